@@ -1,0 +1,5 @@
+//! shardwatch: a terminal dashboard for the health of a sharded Flux CD stack.
+//!
+//! Data flows one way: `cluster` (kube watchers) → `model` (pure state) → `ui`.
+
+pub mod model;

@@ -1,0 +1,17 @@
+//! The pure state of the dashboard: no I/O, no async, no ratatui, no kube client.
+
+pub mod assignment;
+pub mod event;
+pub mod flux_state;
+pub mod graph;
+pub mod objects;
+pub mod placement;
+pub mod shards;
+pub mod snapshot;
+pub mod store;
+pub mod timeline;
+pub mod verdict;
+
+pub use event::{Change, ClusterEvent, ClusterInfo, Object, ObjectId, ResourceKind, WatchState};
+pub use snapshot::Snapshot;
+pub use store::{Model, ModelConfig};

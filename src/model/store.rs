@@ -1,0 +1,172 @@
+//! The model's store: trimmed objects by key, updated incrementally per event.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Serialize;
+
+use super::event::{Change, ClusterEvent, ClusterInfo, Object, ObjectId, ResourceKind, WatchState};
+use super::objects::{Deployment, FluxKey, FluxObject, KubeEvent, Lease, Node, Pod, Time};
+use super::timeline::{self, LogEntry};
+
+/// How the model interprets what it sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelConfig {
+    /// Namespace of the Flux controllers.
+    pub flux_namespace: String,
+    /// Label key that assigns objects and nodes to shards.
+    pub shard_label: String,
+    /// How many entries the event log keeps.
+    pub log_capacity: usize,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            flux_namespace: "flux-system".into(),
+            shard_label: "sharding.fluxcd.io/key".into(),
+            log_capacity: 500,
+        }
+    }
+}
+
+/// Everything shardwatch knows about the cluster. Pure: no I/O, no clock of its own.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    /// Interpretation settings.
+    pub config: ModelConfig,
+    /// Cluster identity.
+    pub cluster: ClusterInfo,
+    /// Nodes by name.
+    pub nodes: BTreeMap<String, Node>,
+    /// Controller pods by name (Flux namespace only).
+    pub pods: BTreeMap<String, Pod>,
+    /// Controller Deployments by name (Flux namespace only).
+    pub deployments: BTreeMap<String, Deployment>,
+    /// Leases by name (Flux namespace only).
+    pub leases: BTreeMap<String, Lease>,
+    /// Flux objects by key.
+    pub flux: BTreeMap<FluxKey, FluxObject>,
+    /// Kubernetes Events by namespace/name, for cross-linking.
+    pub kube_events: BTreeMap<(String, String), KubeEvent>,
+    /// Visibility per watched kind.
+    pub watches: BTreeMap<ResourceKind, WatchState>,
+    /// What changed, newest last, bounded by `config.log_capacity`.
+    pub log: VecDeque<LogEntry>,
+    /// Time of the newest event applied: the model's notion of "now" for ages.
+    pub last_seen: Option<Time>,
+    /// Bumped on every applied change, so views can cache by it.
+    pub revision: u64,
+}
+
+impl Model {
+    /// An empty model with these settings.
+    pub fn new(config: ModelConfig) -> Self {
+        Model { config, ..Default::default() }
+    }
+
+    /// Applies one event. Work is proportional to the change, not to the cluster
+    /// (a `Listed` costs the size of that list).
+    pub fn apply(&mut self, event: ClusterEvent) {
+        let at = event.at;
+        self.last_seen = Some(self.last_seen.map_or(at, |t| t.max(at)));
+        self.revision += 1;
+        match event.change {
+            Change::Applied(obj) => self.upsert(obj, at),
+            Change::Deleted(id) => self.delete(id, at),
+            Change::Listed(kind, objs) => {
+                self.clear_kind(kind);
+                for obj in objs {
+                    self.insert_quiet(obj);
+                }
+                self.watches.insert(kind, WatchState::Live);
+            }
+            Change::Watch(kind, state) => {
+                if let Some(entry) = timeline::watch_changed(self.watches.get(&kind), kind, &state, at) {
+                    self.push_log(entry);
+                }
+                self.watches.insert(kind, state);
+            }
+            Change::Cluster(info) => self.cluster = info,
+        }
+    }
+
+    /// The visibility of a kind (Syncing when never reported).
+    pub fn watch(&self, kind: ResourceKind) -> WatchState {
+        self.watches.get(&kind).cloned().unwrap_or_default()
+    }
+
+    fn upsert(&mut self, obj: Object, at: Time) {
+        let entries = timeline::diff(self, &obj, at);
+        for e in entries {
+            self.push_log(e);
+        }
+        self.insert_quiet(obj);
+    }
+
+    fn insert_quiet(&mut self, obj: Object) {
+        match obj {
+            Object::Node(n) => {
+                self.nodes.insert(n.name.clone(), n);
+            }
+            Object::Pod(p) => {
+                self.pods.insert(p.name.clone(), p);
+            }
+            Object::Deployment(d) => {
+                self.deployments.insert(d.name.clone(), d);
+            }
+            Object::Lease(l) => {
+                self.leases.insert(l.name.clone(), l);
+            }
+            Object::Flux(f) => {
+                self.flux.insert(f.key.clone(), f);
+            }
+            Object::Event(e) => {
+                self.kube_events.insert((e.namespace.clone(), e.name.clone()), e);
+            }
+        }
+    }
+
+    fn delete(&mut self, id: ObjectId, at: Time) {
+        if let Some(entry) = timeline::deleted(self, &id, at) {
+            self.push_log(entry);
+        }
+        match id {
+            ObjectId::Node(n) => {
+                self.nodes.remove(&n);
+            }
+            ObjectId::Pod(_, n) => {
+                self.pods.remove(&n);
+            }
+            ObjectId::Deployment(_, n) => {
+                self.deployments.remove(&n);
+            }
+            ObjectId::Lease(n) => {
+                self.leases.remove(&n);
+            }
+            ObjectId::Flux(k) => {
+                self.flux.remove(&k);
+            }
+            ObjectId::Event(ns, n) => {
+                self.kube_events.remove(&(ns, n));
+            }
+        }
+    }
+
+    fn clear_kind(&mut self, kind: ResourceKind) {
+        match kind {
+            ResourceKind::Node => self.nodes.clear(),
+            ResourceKind::Pod => self.pods.clear(),
+            ResourceKind::Deployment => self.deployments.clear(),
+            ResourceKind::Lease => self.leases.clear(),
+            ResourceKind::Event => self.kube_events.clear(),
+            ResourceKind::Flux(k) => self.flux.retain(|key, _| key.kind != k),
+        }
+    }
+
+    fn push_log(&mut self, entry: LogEntry) {
+        self.log.push_back(entry);
+        while self.log.len() > self.config.log_capacity {
+            self.log.pop_front();
+        }
+    }
+}
