@@ -2,4 +2,8 @@
 //!
 //! Data flows one way: `cluster` (kube watchers) → `model` (pure state) → `ui`.
 
+pub mod cli;
+pub mod cluster;
+pub mod headless;
+pub mod logging;
 pub mod model;

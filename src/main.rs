@@ -1,1 +1,6 @@
-fn main() {}
+//! The `shardwatch` binary.
+
+fn main() -> color_eyre::Result<()> {
+    let code = shardwatch::cli::run()?;
+    std::process::exit(code)
+}

@@ -1,0 +1,175 @@
+//! Talking to the cluster: connecting like kubectl does, and one watcher per kind that
+//! turns API objects into trimmed `ClusterEvent`s for the model.
+
+pub mod trim;
+pub mod watch;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{ApiResource, DynamicObject};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::watcher;
+use kube::{Api, Client, Config, ResourceExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::model::objects::{FluxKey, FluxKind};
+use crate::model::{Change, ClusterEvent, ClusterInfo, ModelConfig, Object, ObjectId, ResourceKind};
+use watch::Trimmer;
+
+/// Which cluster to talk to, as kubectl's flags name it.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// `--kubeconfig`: one file, overriding `KUBECONFIG`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context`: a context other than the current one.
+    pub context: Option<String>,
+}
+
+/// Builds a client the way kubectl would: `--kubeconfig`, else `KUBECONFIG` (several
+/// paths merged), else `~/.kube/config`, else in-cluster; `--context` picks a context.
+pub async fn connect(target: &Target) -> Result<(Client, ClusterInfo)> {
+    let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
+    let kubeconfig = match &target.kubeconfig {
+        Some(path) => Some(
+            Kubeconfig::read_from(path).wrap_err_with(|| format!("reading kubeconfig {}", path.display()))?,
+        ),
+        None => Kubeconfig::read().ok(),
+    };
+    let (mut config, context) = match kubeconfig {
+        Some(kc) => {
+            let context = options.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
+            let config = Config::from_custom_kubeconfig(kc, &options)
+                .await
+                .wrap_err_with(|| format!("loading context {context:?} from kubeconfig"))?;
+            (config, context)
+        }
+        None => (
+            Config::incluster()
+                .wrap_err("no kubeconfig found (set KUBECONFIG or --kubeconfig) and not in a cluster")?,
+            "in-cluster".to_string(),
+        ),
+    };
+    // A dead server should be reported in seconds, not after the default half minute.
+    config.connect_timeout = Some(Duration::from_secs(5));
+    let server = config.cluster_url.to_string();
+    let client = Client::try_from(config).wrap_err("building the Kubernetes client")?;
+    let version = client
+        .apiserver_version()
+        .await
+        .map_err(|e| color_eyre::eyre::eyre!(watch::redact(&e.to_string())))
+        .wrap_err_with(|| format!("cannot reach the Kubernetes API at {server}"))?;
+    let info =
+        ClusterInfo { context, server, kubernetes_version: Some(version.git_version), flux_version: None };
+    Ok((client, info))
+}
+
+/// Starts one watcher per followed kind; they stop when `tx`'s receiver is dropped.
+pub fn spawn_watchers(
+    client: &Client,
+    config: &ModelConfig,
+    tx: &mpsc::Sender<ClusterEvent>,
+) -> Vec<JoinHandle<()>> {
+    let ns = config.flux_namespace.as_str();
+    let label = config.shard_label.clone();
+    let mut tasks = Vec::new();
+    let mut go =
+        |fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| tasks.push(tokio::spawn(fut));
+    let cfg = watcher::Config::default;
+
+    go(Box::pin(watch::run(
+        Api::<Node>::all(client.clone()),
+        cfg(),
+        Trimmer {
+            kind: ResourceKind::Node,
+            trim: Box::new(|n| Object::Node(trim::node(n))),
+            id: Box::new(|n| ObjectId::Node(n.name_any())),
+        },
+        tx.clone(),
+    )));
+    go(Box::pin(watch::run(
+        Api::<Pod>::namespaced(client.clone(), ns),
+        cfg(),
+        Trimmer {
+            kind: ResourceKind::Pod,
+            trim: Box::new(|p| Object::Pod(trim::pod(p))),
+            id: Box::new(|p| ObjectId::Pod(p.namespace().unwrap_or_default(), p.name_any())),
+        },
+        tx.clone(),
+    )));
+    let dlabel = label.clone();
+    go(Box::pin(watch::run(
+        Api::<Deployment>::namespaced(client.clone(), ns),
+        cfg(),
+        Trimmer {
+            kind: ResourceKind::Deployment,
+            trim: Box::new(move |d| Object::Deployment(trim::deployment(d, &dlabel))),
+            id: Box::new(|d| ObjectId::Deployment(d.namespace().unwrap_or_default(), d.name_any())),
+        },
+        tx.clone(),
+    )));
+    go(Box::pin(watch::run(
+        Api::<Lease>::namespaced(client.clone(), ns),
+        cfg(),
+        Trimmer {
+            kind: ResourceKind::Lease,
+            trim: Box::new(|l| Object::Lease(trim::lease(l))),
+            id: Box::new(|l| ObjectId::Lease(l.name_any())),
+        },
+        tx.clone(),
+    )));
+    go(Box::pin(watch::run(
+        Api::<Event>::namespaced(client.clone(), ns),
+        cfg(),
+        Trimmer {
+            kind: ResourceKind::Event,
+            trim: Box::new(|e| Object::Event(trim::event(e))),
+            id: Box::new(|e| ObjectId::Event(e.namespace().unwrap_or_default(), e.name_any())),
+        },
+        tx.clone(),
+    )));
+    for kind in FluxKind::ALL {
+        let ar = flux_resource(kind);
+        let flabel = label.clone();
+        go(Box::pin(watch::run(
+            Api::<DynamicObject>::all_with(client.clone(), &ar),
+            cfg(),
+            Trimmer {
+                kind: ResourceKind::Flux(kind),
+                trim: Box::new(move |o| Object::Flux(trim::flux(kind, o, &flabel))),
+                id: Box::new(move |o| {
+                    ObjectId::Flux(FluxKey {
+                        kind,
+                        namespace: o.namespace().unwrap_or_default(),
+                        name: o.name_any(),
+                    })
+                }),
+            },
+            tx.clone(),
+        )));
+    }
+    tasks
+}
+
+/// The API resource of a Flux kind, for dynamic access without generated types.
+pub fn flux_resource(kind: FluxKind) -> ApiResource {
+    let (group, version) = kind.api_version().split_once('/').unwrap_or(("", kind.api_version()));
+    ApiResource {
+        group: group.to_string(),
+        version: version.to_string(),
+        api_version: kind.api_version().to_string(),
+        kind: kind.as_str().to_string(),
+        plural: kind.plural().to_string(),
+    }
+}
+
+/// Sends the cluster identity as the model's first event.
+pub async fn announce(info: ClusterInfo, tx: &mpsc::Sender<ClusterEvent>) {
+    let _ = tx.send(ClusterEvent { at: chrono::Utc::now(), change: Change::Cluster(info) }).await;
+}

@@ -1,0 +1,113 @@
+//! `snapshot` and `check`: the same model the dashboard shows, printed once.
+
+pub mod text;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use color_eyre::eyre::Result;
+use tokio::sync::mpsc;
+
+use crate::cli::{Cli, Format};
+use crate::cluster;
+use crate::model::objects::FluxKind;
+use crate::model::verdict::Verdict;
+use crate::model::{Model, ResourceKind, Snapshot, WatchState};
+
+/// Every kind the watchers report on.
+pub fn watched_kinds() -> Vec<ResourceKind> {
+    let mut kinds = vec![
+        ResourceKind::Node,
+        ResourceKind::Pod,
+        ResourceKind::Deployment,
+        ResourceKind::Lease,
+        ResourceKind::Event,
+    ];
+    kinds.extend(FluxKind::ALL.map(ResourceKind::Flux));
+    kinds
+}
+
+/// A kind is settled once its list arrived, or the API said it cannot be listed.
+fn settled(state: &WatchState) -> bool {
+    matches!(state, WatchState::Live | WatchState::Forbidden(_) | WatchState::NotInstalled)
+}
+
+/// Connects, waits until every kind is listed (or `timeout`), and returns the model.
+pub async fn collect(cli: &Cli, timeout: Duration) -> Result<Model> {
+    let (client, info) = cluster::connect(&cli.target()).await?;
+    let mut model = Model::new(cli.model_config());
+    let (tx, mut rx) = mpsc::channel(1024);
+    cluster::announce(info, &tx).await;
+    let tasks = cluster::spawn_watchers(&client, &model.config, &tx);
+    drop(tx);
+    let kinds = watched_kinds();
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !kinds.iter().all(|k| settled(&model.watch(*k))) {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(event)) => model.apply(event),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    // Drain what already arrived so the snapshot is as fresh as the moment allows.
+    while let Ok(event) = rx.try_recv() {
+        model.apply(event);
+    }
+    for t in tasks {
+        t.abort();
+    }
+    Ok(model)
+}
+
+/// `shardwatch snapshot`: prints the snapshot; exit 0, or 2 when the cluster cannot be reached.
+pub async fn snapshot(cli: &Cli, format: Format, timeout: Duration) -> Result<i32> {
+    let model = match collect(cli, timeout).await {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("shardwatch: {e:#}");
+            return Ok(2);
+        }
+    };
+    let snap = Snapshot::of(&model, Utc::now());
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&snap)?),
+        Format::Text => print!("{}", text::render(&snap)),
+    }
+    Ok(0)
+}
+
+/// `shardwatch check`: 0 healthy, 1 degraded or failing (reasons printed), 2 cannot tell.
+pub async fn check(cli: &Cli, timeout: Duration) -> Result<i32> {
+    let model = match collect(cli, timeout).await {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("shardwatch: cannot tell: {e:#}");
+            return Ok(2);
+        }
+    };
+    let snap = Snapshot::of(&model, Utc::now());
+    let code = exit_code(snap.overall.verdict);
+    println!("{}", verdict_word(snap.overall.verdict));
+    for reason in &snap.overall.reasons {
+        println!("  - {reason}");
+    }
+    Ok(code)
+}
+
+/// The exit code `check` returns for a verdict.
+pub fn exit_code(verdict: Verdict) -> i32 {
+    match verdict {
+        Verdict::Healthy => 0,
+        Verdict::Degraded | Verdict::Failing => 1,
+        Verdict::Unknown => 2,
+    }
+}
+
+/// The word printed for a verdict.
+pub fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Healthy => "healthy",
+        Verdict::Degraded => "degraded",
+        Verdict::Failing => "failing",
+        Verdict::Unknown => "unknown",
+    }
+}
