@@ -21,6 +21,9 @@ pub struct Cli {
     /// Namespace where the Flux controllers run.
     #[arg(long, global = true, default_value = "flux-system", value_name = "NS")]
     pub flux_namespace: String,
+    /// Only follow Flux objects in this namespace (default: all namespaces, like `flux get -A`).
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
     /// Label key that assigns Flux objects and nodes to shards.
     #[arg(long, global = true, default_value = "sharding.fluxcd.io/key", value_name = "KEY")]
     pub shard_label: String,
@@ -64,7 +67,11 @@ pub enum Format {
 impl Cli {
     /// Which cluster to talk to.
     pub fn target(&self) -> Target {
-        Target { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
+        Target {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            objects_namespace: self.namespace.clone(),
+        }
     }
 
     /// How the model should read what it sees.

@@ -30,6 +30,8 @@ pub struct Target {
     pub kubeconfig: Option<PathBuf>,
     /// `--context`: a context other than the current one.
     pub context: Option<String>,
+    /// `-n`: follow Flux objects in this namespace only (None: all namespaces).
+    pub objects_namespace: Option<String>,
 }
 
 /// Builds a client the way kubectl would: `--kubeconfig`, else `KUBECONFIG` (several
@@ -73,6 +75,7 @@ pub async fn connect(target: &Target) -> Result<(Client, ClusterInfo)> {
 /// Starts one watcher per followed kind; they stop when `tx`'s receiver is dropped.
 pub fn spawn_watchers(
     client: &Client,
+    target: &Target,
     config: &ModelConfig,
     tx: &mpsc::Sender<ClusterEvent>,
 ) -> Vec<JoinHandle<()>> {
@@ -137,8 +140,12 @@ pub fn spawn_watchers(
     for kind in FluxKind::ALL {
         let ar = flux_resource(kind);
         let flabel = label.clone();
+        let api = match &target.objects_namespace {
+            Some(ns) => Api::<DynamicObject>::namespaced_with(client.clone(), ns, &ar),
+            None => Api::<DynamicObject>::all_with(client.clone(), &ar),
+        };
         go(Box::pin(watch::run(
-            Api::<DynamicObject>::all_with(client.clone(), &ar),
+            api,
             cfg(),
             Trimmer {
                 kind: ResourceKind::Flux(kind),

@@ -38,7 +38,7 @@ pub async fn collect(cli: &Cli, timeout: Duration) -> Result<Model> {
     let mut model = Model::new(cli.model_config());
     let (tx, mut rx) = mpsc::channel(1024);
     cluster::announce(info, &tx).await;
-    let tasks = cluster::spawn_watchers(&client, &model.config, &tx);
+    let tasks = cluster::spawn_watchers(&client, &cli.target(), &model.config, &tx);
     drop(tx);
     let kinds = watched_kinds();
     let deadline = tokio::time::Instant::now() + timeout;
