@@ -1,9 +1,14 @@
 //! Which Flux objects each shard owns, and the orphans nobody reconciles.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
-use super::flux_state::StateDetail;
+use super::discovery::{controller_ref, shard_order};
+use super::event::{ResourceKind, WatchState};
+use super::flux_state::{StateDetail, object_state, state_age_secs};
 use super::objects::{FluxKey, Time};
+use super::shards::MAIN_SHARD;
 use super::store::Model;
 
 /// Why an object is orphaned.
@@ -53,8 +58,61 @@ pub struct AssignmentView {
     pub orphans: Vec<AssignedObject>,
 }
 
-/// Computes the assignment at time `now`.
+/// Computes the assignment at time `now`. Orphans are only judged once Deployments have been
+/// listed (Live, or Lost with data as of then): before that every object would look orphaned.
 pub fn assignment(model: &Model, now: Time) -> AssignmentView {
-    let _ = (model, now);
-    todo!("assignment")
+    let key = model.config.shard_label.as_str();
+    let judge = matches!(model.watch(ResourceKind::Deployment), WatchState::Live | WatchState::Lost { .. });
+    let mut ready: HashMap<(String, String), u32> = HashMap::new();
+    let mut discovered: Vec<String> = Vec::new();
+    for dep in model.deployments.values() {
+        let r = controller_ref(dep, key);
+        discovered.push(r.shard.clone());
+        let slot = ready.entry((r.shard, r.controller)).or_default();
+        *slot = slot.saturating_add(dep.ready);
+    }
+    discovered.sort_by(|a, b| shard_order(a, b));
+    discovered.dedup();
+
+    let mut by_shard: HashMap<String, Vec<AssignedObject>> = HashMap::new();
+    let mut orphans = Vec::new();
+    for obj in model.flux.values() {
+        let shard = obj.shard.clone().unwrap_or_else(|| MAIN_SHARD.to_string());
+        let state = object_state(obj);
+        let orphan = if judge {
+            match ready.get(&(shard.clone(), obj.key.kind.controller().to_string())) {
+                None => Some(Orphan::NoController),
+                Some(0) => Some(Orphan::ControllerNotReady),
+                Some(_) => None,
+            }
+        } else {
+            None
+        };
+        let assigned = AssignedObject {
+            key: obj.key.clone(),
+            shard: shard.clone(),
+            age_secs: state_age_secs(obj, &state, now),
+            state,
+            revision: obj.revision.clone(),
+            orphan,
+        };
+        if orphan.is_some() {
+            orphans.push(assigned.clone());
+        }
+        by_shard.entry(shard).or_default().push(assigned);
+    }
+    let mut labelled_only: Vec<String> =
+        by_shard.keys().filter(|s| !discovered.contains(s)).cloned().collect();
+    labelled_only.sort_by(|a, b| shard_order(a, b));
+    let shards = discovered
+        .iter()
+        .map(|s| (s, true))
+        .chain(labelled_only.iter().map(|s| (s, false)))
+        .map(|(s, has_controllers)| ShardAssignment {
+            shard: s.clone(),
+            has_controllers,
+            objects: by_shard.remove(s).unwrap_or_default(),
+        })
+        .collect();
+    AssignmentView { shards, orphans }
 }

@@ -76,6 +76,38 @@ pub enum Object {
     Event(KubeEvent),
 }
 
+// Trimmed objects convert into `Object`, so builders and tests can pass any of them.
+impl From<Node> for Object {
+    fn from(n: Node) -> Self {
+        Object::Node(n)
+    }
+}
+impl From<Pod> for Object {
+    fn from(p: Pod) -> Self {
+        Object::Pod(p)
+    }
+}
+impl From<Deployment> for Object {
+    fn from(d: Deployment) -> Self {
+        Object::Deployment(d)
+    }
+}
+impl From<Lease> for Object {
+    fn from(l: Lease) -> Self {
+        Object::Lease(l)
+    }
+}
+impl From<FluxObject> for Object {
+    fn from(f: FluxObject) -> Self {
+        Object::Flux(f)
+    }
+}
+impl From<KubeEvent> for Object {
+    fn from(e: KubeEvent) -> Self {
+        Object::Event(e)
+    }
+}
+
 /// Identifies an object for deletion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ObjectId {

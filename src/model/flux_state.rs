@@ -96,3 +96,10 @@ pub fn object_state(obj: &FluxObject) -> StateDetail {
         _ => detail(ObjectState::Progressing),
     }
 }
+
+/// Seconds the object has been in its state at `now`. An object never reconciled has been
+/// Unknown since its creation, so that is its start when no condition says otherwise.
+pub fn state_age_secs(obj: &FluxObject, detail: &StateDetail, now: Time) -> Option<i64> {
+    let since = detail.since.or(if detail.state == ObjectState::Unknown { obj.created } else { None });
+    since.map(|t| (now - t).num_seconds().max(0))
+}

@@ -1,7 +1,9 @@
 //! The pure state of the dashboard: no I/O, no async, no ratatui, no kube client.
 
 pub mod assignment;
+pub mod discovery;
 pub mod event;
+pub mod fixture;
 pub mod flux_state;
 pub mod graph;
 pub mod objects;
@@ -15,3 +17,6 @@ pub mod verdict;
 pub use event::{Change, ClusterEvent, ClusterInfo, Object, ObjectId, ResourceKind, WatchState};
 pub use snapshot::Snapshot;
 pub use store::{Model, ModelConfig};
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,12 @@
 //! Nodes with the controller pods on them, and what is wrong with where pods run.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
+use super::discovery::{controller_ref, shard_order};
+use super::objects::{Deployment, Pod};
+use super::shards::MAIN_SHARD;
 use super::store::Model;
 
 /// A controller pod placed on (or waiting for) a node.
@@ -89,8 +94,123 @@ pub struct PlacementView {
     pub violations: Vec<Violation>,
 }
 
-/// Computes placement and its violations.
+/// The Deployment and shard a controller pod belongs to, through its `app` label. When the
+/// Deployment is not (yet) known the shard is read from the app name alone, so placement
+/// still makes sense while Deployments are syncing.
+pub fn pod_owner(model: &Model, pod: &Pod) -> (Option<String>, Option<String>) {
+    let Some(app) = pod.app.as_deref() else { return (None, None) };
+    let key = model.config.shard_label.as_str();
+    match model.deployments.get(app) {
+        Some(dep) => (Some(dep.name.clone()), Some(controller_ref(dep, key).shard)),
+        None => {
+            let guess = Deployment { name: app.to_string(), ..Default::default() };
+            (None, Some(controller_ref(&guess, key).shard))
+        }
+    }
+}
+
+fn placed(model: &Model, pod: &Pod) -> PlacedPod {
+    let (deployment, shard) = pod_owner(model, pod);
+    PlacedPod { name: pod.name.clone(), shard, deployment, phase: pod.phase.clone(), ready: pod.ready }
+}
+
+/// Whether pods of this Deployment are meant to sit on their shard's nodes: the Deployment
+/// asks for it, or nodes are labelled for shards at all. Upstream sharding pins nothing, and
+/// flagging every pod of an unpinned stack would be noise.
+fn pinned(model: &Model, deployment: Option<&str>, any_node_labelled: bool) -> bool {
+    let asks = deployment
+        .and_then(|d| model.deployments.get(d))
+        .is_some_and(|d| !d.required_node_shards.is_empty() || !d.preferred_node_shards.is_empty());
+    asks || any_node_labelled
+}
+
+/// Computes placement and its violations. Violations are grouped worst first: unhealthy
+/// nodes, Pending pods, pods off their shard's node, then shared nodes. Nodes the model does
+/// not know (pods bound to a node whose Node is not visible) are listed but not judged.
 pub fn placement(model: &Model) -> PlacementView {
-    let _ = model;
-    todo!("placement")
+    let key = model.config.shard_label.as_str();
+    let any_node_labelled = model.nodes.values().any(|n| n.labels.contains_key(key));
+    let mut by_node: BTreeMap<&str, Vec<(&Pod, PlacedPod)>> = BTreeMap::new();
+    let mut unscheduled = Vec::new();
+    let mut pending = Vec::new();
+    for pod in model.pods.values() {
+        let p = placed(model, pod);
+        let waiting_for_node = pod.node.is_none() && pod.phase == "Pending";
+        if !pod.terminating && (pod.unschedulable_message.is_some() || waiting_for_node) {
+            let message =
+                pod.unschedulable_message.clone().unwrap_or_else(|| "not yet scheduled".to_string());
+            pending.push(Violation::Pending { pod: pod.name.clone(), shard: p.shard.clone(), message });
+        }
+        match pod.node.as_deref() {
+            Some(node) => by_node.entry(node).or_default().push((pod, p)),
+            None => unscheduled.push(p),
+        }
+    }
+    for name in model.nodes.keys() {
+        by_node.entry(name.as_str()).or_default();
+    }
+
+    let (mut unhealthy, mut off_shard, mut shared) = (Vec::new(), Vec::new(), Vec::new());
+    let mut nodes = Vec::with_capacity(by_node.len());
+    for (name, pods) in by_node {
+        let known = model.nodes.get(name);
+        let node_shard = known.and_then(|n| n.labels.get(key)).cloned();
+        if let Some(node) = known {
+            let mut held: Vec<String> = pods.iter().filter_map(|(_, p)| p.shard.clone()).collect();
+            held.extend(node_shard.clone());
+            held.sort_by(|a, b| shard_order(a, b));
+            held.dedup();
+            if !held.is_empty() {
+                let mut reasons = Vec::new();
+                match node.ready {
+                    Some(true) => {}
+                    Some(false) => reasons.push("NotReady"),
+                    None => reasons.push("Unknown"),
+                }
+                if node.unschedulable {
+                    reasons.push("cordoned");
+                }
+                for reason in reasons {
+                    unhealthy.push(Violation::UnhealthyNode {
+                        node: name.to_string(),
+                        shards: held.clone(),
+                        reason: reason.to_string(),
+                    });
+                }
+            }
+            let mut sharded: Vec<String> = Vec::new();
+            for (pod, p) in pods.iter().filter(|(pod, _)| !pod.terminating) {
+                let Some(shard) = p.shard.as_deref().filter(|s| *s != MAIN_SHARD) else { continue };
+                sharded.push(shard.to_string());
+                if node_shard.as_deref() != Some(shard)
+                    && pinned(model, p.deployment.as_deref(), any_node_labelled)
+                {
+                    off_shard.push(Violation::OffShardNode {
+                        pod: pod.name.clone(),
+                        shard: shard.to_string(),
+                        node: name.to_string(),
+                        node_shard: node_shard.clone(),
+                    });
+                }
+            }
+            sharded.sort_by(|a, b| shard_order(a, b));
+            sharded.dedup();
+            if sharded.len() > 1 {
+                shared.push(Violation::SharedNode { node: name.to_string(), shards: sharded });
+            }
+        }
+        nodes.push(NodeView {
+            name: name.to_string(),
+            shard: node_shard,
+            ready: known.and_then(|n| n.ready),
+            cordoned: known.is_some_and(|n| n.unschedulable),
+            taints: known.map(|n| n.taints.clone()).unwrap_or_default(),
+            pods: pods.into_iter().map(|(_, p)| p).collect(),
+        });
+    }
+    let mut violations = unhealthy;
+    violations.extend(pending);
+    violations.extend(off_shard);
+    violations.extend(shared);
+    PlacementView { nodes, unscheduled, violations }
 }

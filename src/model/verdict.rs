@@ -1,11 +1,16 @@
 //! The overall verdict: healthy, degraded or failing, with the reasons.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
-use super::assignment::AssignmentView;
-use super::graph::DependencyGraph;
-use super::placement::PlacementView;
-use super::shards::ShardView;
+use super::assignment::{AssignedObject, AssignmentView, Orphan};
+use super::event::{ResourceKind, WatchState};
+use super::flux_state::ObjectState;
+use super::graph::{DependencyGraph, RootCause};
+use super::objects::FluxKey;
+use super::placement::{PlacementView, Violation};
+use super::shards::{Health, SHARDABLE, ShardView};
 use super::store::Model;
 
 /// The overall verdict.
@@ -31,7 +36,80 @@ pub struct Overall {
     pub reasons: Vec<String>,
 }
 
-/// Judges the whole from the computed views.
+/// How long an object may stay Waiting, Progressing, Stale or Unknown before it counts
+/// against the verdict: longer than Flux's default timeouts (5m for Helm, interval for
+/// Kustomizations), so a normal reconciliation never trips it.
+pub const SLOW_AFTER_SECS: i64 = 600;
+
+/// At most this many lines per class of reason, so 20,000 failed objects stay readable.
+pub const MAX_LINES_PER_CLASS: usize = 10;
+
+/// `95s` → `1m35s`, for reasons people read.
+pub fn human_duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{}s", secs / 60, secs % 60).replace("m0s", "m"),
+        3600..86400 => format!("{}h{}m", secs / 3600, secs % 3600 / 60).replace("h0m", "h"),
+        _ => format!("{}d{}h", secs / 86400, secs % 86400 / 3600).replace("d0h", "d"),
+    }
+}
+
+fn watch_words(state: &WatchState) -> String {
+    match state {
+        WatchState::Syncing => "not listed yet".to_string(),
+        WatchState::Live => "live".to_string(),
+        WatchState::Lost { since, error } => {
+            format!("connection lost since {}: {error}", since.format("%H:%M:%S"))
+        }
+        WatchState::Forbidden(msg) => format!("forbidden: {msg}"),
+        WatchState::NotInstalled => "CRD not installed".to_string(),
+    }
+}
+
+/// Appends `lines`, keeping at most `MAX_LINES_PER_CLASS` and saying how many were left out.
+fn capped(out: &mut Vec<String>, lines: Vec<String>, what: &str) {
+    let extra = lines.len().saturating_sub(MAX_LINES_PER_CLASS);
+    out.extend(lines.into_iter().take(MAX_LINES_PER_CLASS));
+    if extra > 0 {
+        out.push(format!("... and {extra} more {what}"));
+    }
+}
+
+fn named(key: &FluxKey) -> String {
+    format!("{} {}/{}", key.kind.as_str(), key.namespace, key.name)
+}
+
+fn orphan_lines(shards: &[ShardView], assignment: &AssignmentView) -> Vec<String> {
+    // One line per (why, shard, controller), counted, in the order orphans are listed.
+    let mut groups: Vec<((Orphan, &str, &str), usize)> = Vec::new();
+    for o in &assignment.orphans {
+        let Some(why) = o.orphan else { continue };
+        let id = (why, o.shard.as_str(), o.key.kind.controller());
+        match groups.iter_mut().find(|(g, _)| *g == id) {
+            Some((_, n)) => *n += 1,
+            None => groups.push((id, 1)),
+        }
+    }
+    groups.sort_by_key(|((why, _, _), _)| *why);
+    groups
+        .into_iter()
+        .map(|((why, shard, controller), n)| {
+            let objects = if n == 1 { "object" } else { "objects" };
+            let cause = match why {
+                Orphan::NoController if !shards.iter().any(|s| s.name == shard) => {
+                    format!("{shard} has no controller")
+                }
+                Orphan::NoController => format!("{shard} has no {controller}"),
+                Orphan::ControllerNotReady => format!("{controller} of {shard} has no ready replica"),
+            };
+            format!("{n} {objects} orphaned ({cause})")
+        })
+        .collect()
+}
+
+/// Judges the whole from the computed views. Reasons come worst first: what makes it
+/// Failing (down controllers, failed objects, orphans), then what makes it Degraded.
 pub fn overall(
     model: &Model,
     shards: &[ShardView],
@@ -39,6 +117,112 @@ pub fn overall(
     graph: &DependencyGraph,
     assignment: &AssignmentView,
 ) -> Overall {
-    let _ = (model, shards, placement, graph, assignment);
-    todo!("verdict")
+    let mut blind = Vec::new();
+    for kind in [ResourceKind::Deployment, ResourceKind::Node] {
+        let state = model.watch(kind);
+        if state != WatchState::Live {
+            blind.push(format!("{}: {}", kind.label(), watch_words(&state)));
+        }
+    }
+    let has_flux =
+        shards.iter().flat_map(|s| &s.controllers).any(|c| SHARDABLE.contains(&c.controller.as_str()));
+    if blind.is_empty() && !has_flux {
+        blind.push(format!("Flux controllers not found in {}", model.config.flux_namespace));
+    }
+    if !blind.is_empty() {
+        return Overall { verdict: Verdict::Unknown, reasons: blind };
+    }
+
+    let objects: Vec<&AssignedObject> = assignment.shards.iter().flat_map(|s| &s.objects).collect();
+    let mut failing = Vec::new();
+    let mut down = Vec::new();
+    let mut degraded_controllers = Vec::new();
+    for shard in shards {
+        for c in &shard.controllers {
+            let line = format!("{}: {} has {}/{} ready", shard.name, c.deployment, c.ready, c.desired);
+            match c.health {
+                Health::Down => down.push(line),
+                Health::Degraded => degraded_controllers.push(match &c.reason {
+                    Some(why) if !why.ends_with(" ready") => {
+                        format!("{}: {} has {why}", shard.name, c.deployment)
+                    }
+                    _ => line,
+                }),
+                Health::Healthy | Health::Unknown => {}
+            }
+        }
+    }
+    capped(&mut failing, down, "controllers down");
+    let failed = objects
+        .iter()
+        .filter(|o| o.state.state == ObjectState::Failed)
+        .map(|o| format!("{} failed: {}", named(&o.key), o.state.reason))
+        .collect();
+    capped(&mut failing, failed, "failed objects");
+    failing.extend(orphan_lines(shards, assignment));
+
+    let mut degraded = Vec::new();
+    capped(&mut degraded, degraded_controllers, "degraded controllers");
+    let violations = placement.violations.iter().map(violation_line).collect();
+    capped(&mut degraded, violations, "placement violations");
+    let causes: HashMap<&FluxKey, &RootCause> =
+        graph.nodes.iter().filter_map(|n| n.root_cause.as_ref().map(|c| (&n.key, c))).collect();
+    let slow = objects
+        .iter()
+        .filter(|o| o.orphan.is_none())
+        .filter(|o| {
+            use ObjectState::*;
+            matches!(o.state.state, Waiting | Progressing | Stale | Unknown)
+        })
+        .filter_map(|o| o.age_secs.filter(|a| *a > SLOW_AFTER_SECS).map(|a| (o, a)))
+        .map(|(o, age)| {
+            let mut line =
+                format!("{} {} for {}", named(&o.key), o.state.state.as_str(), human_duration(age));
+            match causes.get(&o.key) {
+                Some(c) if c.key.as_ref() != Some(&o.key) => {
+                    let at = c.key.as_ref().map(named).or_else(|| {
+                        c.missing.as_ref().map(|m| format!("missing {}/{}", m.namespace, m.name))
+                    });
+                    line.push_str(&format!(" (root cause: {}: {})", at.unwrap_or_default(), c.reason));
+                }
+                _ if !o.state.reason.is_empty() => line.push_str(&format!(" ({})", o.state.reason)),
+                _ => {}
+            }
+            line
+        })
+        .collect();
+    capped(&mut degraded, slow, "slow objects");
+    for (kind, state) in &model.watches {
+        if matches!(state, WatchState::Lost { .. } | WatchState::Forbidden(_) | WatchState::NotInstalled) {
+            degraded.push(format!("{}: {}", kind.label(), watch_words(state)));
+        }
+    }
+
+    let verdict = if !failing.is_empty() {
+        Verdict::Failing
+    } else if !degraded.is_empty() {
+        Verdict::Degraded
+    } else {
+        Verdict::Healthy
+    };
+    failing.extend(degraded);
+    Overall { verdict, reasons: failing }
+}
+
+/// One line for a placement violation.
+pub fn violation_line(v: &Violation) -> String {
+    match v {
+        Violation::UnhealthyNode { node, shards, reason } => {
+            format!("node {node} is {reason} (holds {})", shards.join(", "))
+        }
+        Violation::Pending { pod, shard, message } => {
+            let shard = shard.as_deref().map(|s| format!("{s}: ")).unwrap_or_default();
+            format!("{shard}pod {pod} Pending: {message}")
+        }
+        Violation::OffShardNode { pod, shard, node, node_shard } => {
+            let label = node_shard.as_deref().unwrap_or("no shard label");
+            format!("{shard}: pod {pod} runs on {node} ({label})")
+        }
+        Violation::SharedNode { node, shards } => format!("node {node} runs shards {}", shards.join(", ")),
+    }
 }
