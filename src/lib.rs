@@ -7,3 +7,4 @@ pub mod cluster;
 pub mod headless;
 pub mod logging;
 pub mod model;
+pub mod ui;

@@ -1,0 +1,200 @@
+//! Which shard owns which Flux object, the orphans first since nothing reconciles them.
+
+use ratatui::layout::Constraint;
+use ratatui::text::{Line, Span};
+
+use crate::model::Snapshot;
+use crate::model::assignment::{AssignedObject, Orphan, ShardAssignment};
+use crate::model::flux_state::ObjectState;
+
+use super::PanelView;
+use super::details::Details;
+use super::table::{Column, RowCells, Rows};
+use super::text::{kind_short, opt_age, short_name};
+use super::theme::{Theme, Tone, state_glyph};
+
+#[derive(Debug, Clone, Copy)]
+enum Item {
+    OrphanHeading,
+    Orphan(usize),
+    ShardHeading(usize),
+    Object(usize, usize),
+}
+
+/// The assignment panel's rows.
+pub struct AssignmentRows<'a> {
+    snap: &'a Snapshot,
+    items: Vec<Item>,
+}
+
+impl<'a> AssignmentRows<'a> {
+    /// Rows for this snapshot.
+    pub fn new(snap: &'a Snapshot) -> AssignmentRows<'a> {
+        let a = &snap.assignment;
+        let mut items = vec![Item::OrphanHeading];
+        items.extend((0..a.orphans.len()).map(Item::Orphan));
+        for (s, shard) in a.shards.iter().enumerate() {
+            items.push(Item::ShardHeading(s));
+            items.extend((0..shard.objects.len()).map(|o| Item::Object(s, o)));
+        }
+        AssignmentRows { snap, items }
+    }
+
+    fn object(&self, item: Item) -> Option<&'a AssignedObject> {
+        let a = &self.snap.assignment;
+        match item {
+            Item::Orphan(o) => a.orphans.get(o),
+            Item::Object(s, o) => a.shards.get(s).and_then(|sh| sh.objects.get(o)),
+            _ => None,
+        }
+    }
+}
+
+/// Why an orphan matters, short enough for a cell.
+fn orphan_note(o: Orphan, shard: &str) -> (String, Tone) {
+    match o {
+        Orphan::NoController => (format!("no controller for {shard}"), Tone::Bad),
+        Orphan::ControllerNotReady => ("controller not ready: status may be stale".into(), Tone::Warn),
+    }
+}
+
+fn plural(n: usize, one: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") }
+}
+
+fn shard_heading(s: &ShardAssignment, theme: Theme) -> Line<'static> {
+    let mut spans = vec![
+        Span::styled(s.shard.clone(), theme.heading()),
+        Span::styled(format!(" · {}", plural(s.objects.len(), "object")), theme.dim()),
+    ];
+    if !s.has_controllers {
+        spans.push(Span::styled(" · no controllers", theme.tone(Tone::Bad)));
+    }
+    Line::from(spans)
+}
+
+impl Rows for AssignmentRows<'_> {
+    fn columns(&self, width: u16) -> Vec<Column> {
+        let object = (width as usize * 3 / 10).clamp(24, 48) as u16;
+        vec![
+            Column::new("OBJECT", Constraint::Length(object)),
+            Column::new("SHARD", Constraint::Length(8)),
+            Column::new("STATE", Constraint::Length(13)),
+            Column::new("AGE", Constraint::Length(4)),
+            Column::new("NOTE", Constraint::Fill(1)),
+        ]
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn cells(&self, i: usize, theme: Theme) -> RowCells {
+        let a = &self.snap.assignment;
+        let item = self.items[i];
+        match item {
+            Item::OrphanHeading if a.orphans.is_empty() => RowCells::Wide(Line::styled(
+                "✓ no orphans: every object has a ready controller",
+                theme.tone(Tone::Good),
+            )),
+            Item::OrphanHeading => RowCells::Wide(Line::styled(
+                format!("Orphans · {} nobody reconciles", plural(a.orphans.len(), "object")),
+                theme.tone(Tone::Bad),
+            )),
+            Item::ShardHeading(s) => RowCells::Wide(shard_heading(&a.shards[s], theme)),
+            Item::Orphan(_) | Item::Object(..) => {
+                let Some(o) = self.object(item) else { return RowCells::Wide(Line::default()) };
+                let st = o.state.state;
+                let note = match o.orphan {
+                    Some(orphan) => {
+                        let (text, tone) = orphan_note(orphan, &o.shard);
+                        Line::styled(text, theme.tone(tone))
+                    }
+                    None if st == ObjectState::Ready => Line::default(),
+                    None if st == ObjectState::Suspended => Line::styled("suspended", theme.dim()),
+                    None => Line::styled(o.state.reason.clone(), theme.dim()),
+                };
+                RowCells::Cols(vec![
+                    Line::from(vec![
+                        Span::styled(format!("  {}/", kind_short(o.key.kind)), theme.dim()),
+                        Span::raw(short_name(&o.key, &self.snap.flux_namespace)),
+                    ]),
+                    Line::raw(o.shard.clone()),
+                    Line::styled(format!("{} {}", state_glyph(st), st.as_str()), theme.state(st)),
+                    Line::styled(opt_age(o.age_secs), theme.dim()),
+                    note,
+                ])
+            }
+        }
+    }
+
+    fn empty(&self) -> String {
+        "no Flux objects".into()
+    }
+}
+
+impl PanelView for AssignmentRows<'_> {
+    fn rows(&self) -> &dyn Rows {
+        self
+    }
+
+    fn legend(&self) -> &'static str {
+        "orphans first, then per shard"
+    }
+
+    fn details(&self, i: usize, theme: Theme) -> Details {
+        let a = &self.snap.assignment;
+        let plain = theme.tone(Tone::Plain);
+        match self.items[i] {
+            Item::OrphanHeading => {
+                let mut d = Details::new("Orphans");
+                d.line("Objects labelled for a shard with no controller for their kind, or whose");
+                d.line("controller has no ready replica. Their status is not being updated.");
+                for o in &a.orphans {
+                    let (note, tone) =
+                        o.orphan.map_or((String::new(), Tone::Plain), |x| orphan_note(x, &o.shard));
+                    d.line(Line::from(vec![
+                        Span::raw(format!("  {}  ", o.key)),
+                        Span::styled(note, theme.tone(tone)),
+                    ]));
+                }
+                d
+            }
+            Item::ShardHeading(s) => {
+                let shard = &a.shards[s];
+                let mut d = Details::new(format!("Objects of {}", shard.shard));
+                let has = if shard.has_controllers { "yes" } else { "no" };
+                d.field(
+                    theme,
+                    "Controllers",
+                    has,
+                    if shard.has_controllers { plain } else { theme.tone(Tone::Bad) },
+                );
+                for o in &shard.objects {
+                    let st = o.state.state;
+                    d.line(Line::from(vec![
+                        Span::raw(format!("  {}  ", o.key)),
+                        Span::styled(format!("{} {}", state_glyph(st), st.as_str()), theme.state(st)),
+                    ]));
+                }
+                d
+            }
+            item => {
+                let Some(o) = self.object(item) else { return Details::new("gone") };
+                let st = o.state.state;
+                let mut d = Details::new(o.key.to_string());
+                d.field(theme, "Shard", o.shard.clone(), plain);
+                d.field(theme, "State", format!("{} {}", state_glyph(st), st.as_str()), theme.state(st));
+                d.field(theme, "Reason", o.state.reason.clone(), plain);
+                d.field(theme, "Message", o.state.message.clone(), plain);
+                d.field(theme, "In this state", opt_age(o.age_secs), plain);
+                d.field(theme, "Revision", o.revision.clone().unwrap_or_else(|| "—".into()), plain);
+                if let Some(orphan) = o.orphan {
+                    let (note, tone) = orphan_note(orphan, &o.shard);
+                    d.field(theme, "Orphaned", note, theme.tone(tone));
+                }
+                d
+            }
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The `dependsOn` graph as a tree: each object under the dependency that sets its depth
+//! (the others are counted as `+N` and listed in details), and under every blocked object
+//! the root cause at the bottom of its chain.
+
+use std::collections::HashMap;
+
+use ratatui::layout::Constraint;
+use ratatui::text::{Line, Span};
+
+use crate::model::Snapshot;
+use crate::model::flux_state::ObjectState;
+use crate::model::graph::{GraphNode, RootCause};
+use crate::model::objects::FluxKey;
+
+use super::PanelView;
+use super::details::Details;
+use super::table::{Column, RowCells, Rows};
+use super::text::{kind_short, opt_age, short_name, short_revision};
+use super::theme::{Theme, Tone, state_glyph};
+
+/// Deeper chains are rare; past this the indentation would eat the name.
+const MAX_INDENT: usize = 8;
+
+#[derive(Debug, Clone, Copy)]
+enum Item {
+    Cycle(usize),
+    Node(usize),
+    RootCause(usize),
+}
+
+/// The dependencies panel's rows.
+pub struct DependencyRows<'a> {
+    snap: &'a Snapshot,
+    items: Vec<Item>,
+    /// Tree parent of each graph node (`None` for roots).
+    parent: Vec<Option<usize>>,
+    /// Whether each node is the last child of its parent (draws `└` rather than `├`).
+    last: Vec<bool>,
+}
+
+/// Tree order (depth-first, graph order among siblings), parents and last-child flags.
+///
+/// A node hangs under a dependency one level shallower: the graph's depth is a longest
+/// path, so one exists unless the node sits in a cycle, and then it becomes a root. Since
+/// a parent is always shallower, the tree cannot loop whatever the input.
+fn tree(nodes: &[GraphNode]) -> (Vec<usize>, Vec<Option<usize>>, Vec<bool>) {
+    let index: HashMap<&FluxKey, usize> = nodes.iter().enumerate().map(|(i, n)| (&n.key, i)).collect();
+    let parent: Vec<Option<usize>> = nodes
+        .iter()
+        .map(|n| {
+            n.depends_on
+                .iter()
+                .filter_map(|d| index.get(d).copied())
+                .find(|&p| n.depth > 0 && nodes[p].depth + 1 == n.depth)
+        })
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let mut roots = Vec::new();
+    for (i, p) in parent.iter().enumerate() {
+        match p {
+            Some(p) => children[*p].push(i),
+            None => roots.push(i),
+        }
+    }
+    let mut last = vec![false; nodes.len()];
+    for list in children.iter().chain(std::iter::once(&roots)) {
+        if let Some(&l) = list.last() {
+            last[l] = true;
+        }
+    }
+    let mut order = Vec::with_capacity(nodes.len());
+    let mut stack: Vec<usize> = roots.into_iter().rev().collect();
+    while let Some(i) = stack.pop() {
+        order.push(i);
+        stack.extend(children[i].iter().rev());
+    }
+    (order, parent, last)
+}
+
+/// The root cause of a node when it lies elsewhere (a failed node is its own cause and
+/// says so in its message column already).
+fn blocked_by(node: &GraphNode) -> Option<&RootCause> {
+    node.root_cause.as_ref().filter(|rc| rc.missing.is_some() || rc.key.as_ref() != Some(&node.key))
+}
+
+impl<'a> DependencyRows<'a> {
+    /// Rows for this snapshot.
+    pub fn new(snap: &'a Snapshot) -> DependencyRows<'a> {
+        let g = &snap.dependencies;
+        let (order, parent, last) = tree(&g.nodes);
+        let mut items: Vec<Item> = (0..g.cycles.len()).map(Item::Cycle).collect();
+        for i in order {
+            items.push(Item::Node(i));
+            if blocked_by(&g.nodes[i]).is_some() {
+                items.push(Item::RootCause(i));
+            }
+        }
+        DependencyRows { snap, items, parent, last }
+    }
+
+    /// Tree guides for node `i`: `│ ` or blanks for each ancestor below the roots, then
+    /// `├ `/`└ ` (`own`), or for the line under it (`!own`) its own continuation.
+    fn guides(&self, i: usize, own: bool) -> String {
+        let mut chain = vec![i];
+        while let Some(p) = self.parent[*chain.last().unwrap_or(&i)] {
+            chain.push(p);
+        }
+        // chain = node, parent, ..., root; the root draws nothing.
+        chain.pop();
+        let mut out = String::new();
+        for (n, &a) in chain.iter().rev().enumerate() {
+            let is_node = n + 1 == chain.len();
+            out.push_str(match (is_node && own, self.last[a]) {
+                (true, true) => "└ ",
+                (true, false) => "├ ",
+                (false, true) => "  ",
+                (false, false) => "│ ",
+            });
+        }
+        // Past this depth the guides would eat the name; keep the innermost ones.
+        let keep = MAX_INDENT * 2;
+        let len = out.chars().count();
+        if len > keep { out.chars().skip(len - keep).collect() } else { out }
+    }
+
+    fn name(&self, key: &FluxKey) -> String {
+        format!("{}/{}", kind_short(key.kind), short_name(key, &self.snap.flux_namespace))
+    }
+}
+
+/// `⤷ root cause: Kustomization/ns/name Reason: message`, or the missing dependency.
+pub fn root_cause_line(rc: &RootCause, theme: Theme) -> Line<'static> {
+    let mut spans = vec![Span::styled("⤷ root cause: ", theme.tone(Tone::Warn))];
+    match (&rc.missing, &rc.key) {
+        (Some(m), _) => spans.push(Span::styled(
+            format!("dependency {}/{} does not exist", m.namespace, m.name),
+            theme.tone(Tone::Bad),
+        )),
+        (None, key) => {
+            let who = key.as_ref().map_or_else(|| "unknown object".to_string(), |k| k.to_string());
+            spans.push(Span::styled(who, theme.state(rc.state)));
+            let reason = if rc.reason.is_empty() { rc.state.as_str() } else { &rc.reason };
+            spans.push(Span::styled(format!(" {reason}"), theme.state(rc.state)));
+            if !rc.message.is_empty() {
+                spans.push(Span::raw(format!(": {}", rc.message)));
+            }
+        }
+    }
+    Line::from(spans)
+}
+
+impl Rows for DependencyRows<'_> {
+    fn columns(&self, width: u16) -> Vec<Column> {
+        let object = (width as usize * 3 / 10).clamp(24, 44) as u16;
+        let revision = if width >= 120 { 18 } else { 13 };
+        vec![
+            Column::new("OBJECT", Constraint::Length(object)),
+            Column::new("STATE", Constraint::Length(13)),
+            Column::new("AGE", Constraint::Length(4)),
+            Column::new("REVISION", Constraint::Length(revision)),
+            Column::new("MESSAGE", Constraint::Fill(1)),
+        ]
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn cells(&self, i: usize, theme: Theme) -> RowCells {
+        let g = &self.snap.dependencies;
+        match self.items[i] {
+            Item::Cycle(c) => {
+                let path: Vec<String> = g.cycles[c].iter().map(|k| self.name(k)).collect();
+                let text = format!("✕ dependency cycle: {}", path.join(" → "));
+                RowCells::Wide(Line::styled(text, theme.tone(Tone::Bad)))
+            }
+            Item::RootCause(n) => {
+                let node = &g.nodes[n];
+                let mut line = blocked_by(node).map(|rc| root_cause_line(rc, theme)).unwrap_or_default();
+                line.spans.insert(0, Span::styled(format!("{}  ", self.guides(n, false)), theme.dim()));
+                RowCells::Wide(line)
+            }
+            Item::Node(n) => {
+                let node = &g.nodes[n];
+                let s = node.state.state;
+                // Dependencies beyond the tree parent, so a second edge is never hidden.
+                let extra = (node.depends_on.len() + node.missing.len()).saturating_sub(1);
+                let more = if extra > 0 { format!(" +{extra}") } else { String::new() };
+                let message = match s {
+                    ObjectState::Ready => String::new(),
+                    ObjectState::Suspended => "reconciliation suspended".into(),
+                    _ if node.state.reason.is_empty() => node.state.message.clone(),
+                    _ => format!("{}: {}", node.state.reason, node.state.message),
+                };
+                RowCells::Cols(vec![
+                    Line::from(vec![
+                        Span::styled(self.guides(n, true), theme.dim()),
+                        Span::styled(format!("{}/", kind_short(node.key.kind)), theme.dim()),
+                        Span::raw(short_name(&node.key, &self.snap.flux_namespace)),
+                        Span::styled(more, theme.dim()),
+                    ]),
+                    Line::styled(format!("{} {}", state_glyph(s), s.as_str()), theme.state(s)),
+                    Line::styled(opt_age(node.age_secs), theme.dim()),
+                    Line::styled(
+                        node.revision.as_deref().map(short_revision).unwrap_or_default(),
+                        theme.dim(),
+                    ),
+                    Line::styled(
+                        message,
+                        if s == ObjectState::Failed { theme.state(s) } else { theme.dim() },
+                    ),
+                ])
+            }
+        }
+    }
+
+    fn empty(&self) -> String {
+        "no Kustomizations or HelmReleases".into()
+    }
+
+    /// A root cause line also matches its object's name, so a filter keeps them together.
+    fn text(&self, i: usize) -> String {
+        let row = self.cells(i, Theme::new(true)).plain();
+        match self.items[i] {
+            Item::RootCause(n) => format!("{} {row}", self.snap.dependencies.nodes[n].key),
+            _ => row,
+        }
+    }
+}
+
+impl PanelView for DependencyRows<'_> {
+    fn rows(&self) -> &dyn Rows {
+        self
+    }
+
+    fn legend(&self) -> &'static str {
+        "each under its deepest dependency"
+    }
+
+    fn details(&self, i: usize, theme: Theme) -> Details {
+        let g = &self.snap.dependencies;
+        let n = match self.items[i] {
+            Item::Cycle(c) => {
+                let mut d = Details::new("Dependency cycle");
+                d.line(Line::styled(
+                    "These objects wait on each other; none can ever become Ready:",
+                    theme.tone(Tone::Bad),
+                ));
+                for k in &g.cycles[c] {
+                    d.line(format!("  → {k}"));
+                }
+                return d;
+            }
+            Item::Node(n) | Item::RootCause(n) => n,
+        };
+        let node = &g.nodes[n];
+        let s = node.state.state;
+        let plain = theme.tone(Tone::Plain);
+        let mut d = Details::new(node.key.to_string());
+        d.field(theme, "State", format!("{} {}", state_glyph(s), s.as_str()), theme.state(s));
+        d.field(theme, "Reason", node.state.reason.clone(), plain);
+        d.field(theme, "Message", node.state.message.clone(), plain);
+        let since = node.state.since.map(|t| format!("{} ago ({})", opt_age(node.age_secs), t.to_rfc3339()));
+        d.field(theme, "In this state", since.unwrap_or_else(|| "unknown".into()), plain);
+        d.field(theme, "Revision", node.revision.clone().unwrap_or_else(|| "—".into()), plain);
+        d.field(theme, "Depth", node.depth.to_string(), plain);
+        if let Some(rc) = blocked_by(node) {
+            d.heading(theme, "Blocked by");
+            d.line(root_cause_line(rc, theme));
+        }
+        if !node.depends_on.is_empty() || !node.missing.is_empty() {
+            d.heading(theme, "Depends on");
+            for dep in &node.depends_on {
+                let state = g.nodes.iter().find(|m| &m.key == dep).map(|m| m.state.state);
+                let (text, style) = state.map_or(("?".to_string(), theme.dim()), |st| {
+                    (format!("{} {}", state_glyph(st), st.as_str()), theme.state(st))
+                });
+                d.line(Line::from(vec![Span::raw(format!("  {dep}  ")), Span::styled(text, style)]));
+            }
+            for m in &node.missing {
+                let text = format!("  {}/{}  does not exist", m.namespace, m.name);
+                d.line(Line::styled(text, theme.tone(Tone::Bad)));
+            }
+        }
+        let dependents: Vec<&GraphNode> =
+            g.nodes.iter().filter(|m| m.depends_on.contains(&node.key)).collect();
+        if !dependents.is_empty() {
+            d.heading(theme, "Needed by");
+            for m in dependents {
+                let st = m.state.state;
+                d.line(Line::from(vec![
+                    Span::raw(format!("  {}  ", m.key)),
+                    Span::styled(format!("{} {}", state_glyph(st), st.as_str()), theme.state(st)),
+                ]));
+            }
+        }
+        d
+    }
+}

@@ -1,0 +1,66 @@
+//! The bottom line: what the keys do now, the prompt being typed, the active filter.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::text::fit;
+use super::theme::{Theme, Tone};
+use super::{Input, UiState};
+
+fn hints(pairs: &[(&str, &str)], theme: Theme) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    for (key, what) in pairs {
+        spans.push(Span::styled(format!(" {key}"), theme.key()));
+        spans.push(Span::styled(format!(" {what} "), theme.dim()));
+    }
+    spans
+}
+
+/// Draws the footer line.
+pub fn render(buf: &mut Buffer, area: Rect, state: &UiState, theme: Theme) {
+    if area.is_empty() {
+        return;
+    }
+    let cursor = Span::styled("▏", theme.key());
+    let line = match &state.input {
+        Input::Filter => {
+            let mut spans = vec![Span::styled(" /", theme.key()), Span::raw(state.filter.clone()), cursor];
+            spans.extend(hints(&[("Enter", "keep"), ("Esc", "clear")], theme));
+            Line::from(spans)
+        }
+        Input::Command(cmd) => {
+            let mut spans = vec![Span::styled(" :", theme.key()), Span::raw(cmd.clone()), cursor];
+            spans.push(Span::styled("  shards placement dependencies assignment events", theme.dim()));
+            Line::from(spans)
+        }
+        Input::Normal if state.message.is_some() => {
+            Line::styled(format!(" {}", state.message.clone().unwrap_or_default()), theme.tone(Tone::Warn))
+        }
+        Input::Normal if state.help => Line::from(hints(&[("?", "close help"), ("q", "quit")], theme)),
+        Input::Normal if state.details => {
+            Line::from(hints(&[("Esc", "back"), ("j/k", "scroll"), ("q", "quit")], theme))
+        }
+        Input::Normal => {
+            let mut spans = Vec::new();
+            if !state.filter.is_empty() {
+                spans.push(Span::styled(format!(" /{}", state.filter), theme.key()));
+                spans.push(Span::styled(" (Esc clears) ", theme.dim()));
+            }
+            spans.extend(hints(
+                &[
+                    ("?", "help"),
+                    ("/", "filter"),
+                    (":", "panel"),
+                    ("Tab", "next"),
+                    ("Enter", "details"),
+                    ("q", "quit"),
+                ],
+                theme,
+            ));
+            Line::from(spans)
+        }
+    };
+    fit(line, area.width as usize).render(area, buf);
+}

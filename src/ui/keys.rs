@@ -1,0 +1,193 @@
+//! The key map, k9s-style. Keys change only the [`UiState`]; nothing here reaches the
+//! cluster, so `app.rs` just redraws when told something changed.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::model::Snapshot;
+
+use super::table::Visible;
+use super::theme::Theme;
+use super::{Input, Panel, UiState, selected_details, view};
+
+/// What a key did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOutcome {
+    /// Nothing: no need to redraw.
+    Ignored,
+    /// The state changed: redraw.
+    Changed,
+    /// The user asked to quit.
+    Quit,
+}
+
+/// Rows the current panel shows under the current filter.
+fn visible_rows(state: &UiState, snap: &Snapshot) -> usize {
+    let view = view(snap, state.panel);
+    Visible::of(view.rows(), &state.filter).len()
+}
+
+/// Applies one key to the state. `snap` is what is on screen, so movement can stop at
+/// the last row and Enter opens details only on a real row.
+pub fn handle_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> KeyOutcome {
+    // Terminals with the kitty protocol (and Windows) also report releases.
+    if key.kind == KeyEventKind::Release {
+        return KeyOutcome::Ignored;
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return KeyOutcome::Quit;
+    }
+    let before = state.clone();
+    state.message = None;
+    let quit = match state.input {
+        Input::Filter => {
+            filter_key(state, key);
+            false
+        }
+        Input::Command(_) => command_key(state, key),
+        Input::Normal if state.help => overlay_key(state, key, |s| s.help = false),
+        Input::Normal if state.details => details_key(state, key, snap),
+        Input::Normal => normal_key(state, key, snap),
+    };
+    if quit {
+        KeyOutcome::Quit
+    } else if *state != before {
+        KeyOutcome::Changed
+    } else {
+        KeyOutcome::Ignored
+    }
+}
+
+fn typed(key: KeyEvent) -> Option<char> {
+    match key.code {
+        KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => Some(c),
+        _ => None,
+    }
+}
+
+/// The filter applies as it is typed, like k9s; Enter keeps it, Esc drops it.
+fn filter_key(state: &mut UiState, key: KeyEvent) {
+    match key.code {
+        KeyCode::Enter => state.input = Input::Normal,
+        KeyCode::Esc => {
+            state.filter.clear();
+            state.input = Input::Normal;
+        }
+        KeyCode::Backspace => {
+            state.filter.pop();
+        }
+        _ => {
+            if let Some(c) = typed(key) {
+                state.filter.push(c);
+            }
+        }
+    }
+    // Row positions mean something else under a new filter.
+    state.list_mut().selected = 0;
+}
+
+/// `:name` Enter jumps to a panel; `:q` quits as in k9s and vim.
+fn command_key(state: &mut UiState, key: KeyEvent) -> bool {
+    let Input::Command(cmd) = &mut state.input else { return false };
+    match key.code {
+        KeyCode::Esc => state.input = Input::Normal,
+        KeyCode::Backspace if cmd.is_empty() => state.input = Input::Normal,
+        KeyCode::Backspace => {
+            cmd.pop();
+        }
+        KeyCode::Enter => {
+            let cmd = std::mem::take(cmd);
+            state.input = Input::Normal;
+            match cmd.trim() {
+                "" => {}
+                "q" | "q!" | "quit" => return true,
+                name => match Panel::from_name(name) {
+                    Some(p) => state.panel = p,
+                    None => {
+                        state.message = Some(format!(
+                            "unknown panel \"{name}\": try :shards :placement :deps :assignment :events"
+                        ))
+                    }
+                },
+            }
+        }
+        _ => {
+            if let Some(c) = typed(key) {
+                cmd.push(c);
+            }
+        }
+    }
+    false
+}
+
+/// Help swallows keys so nothing moves underneath it.
+fn overlay_key(state: &mut UiState, key: KeyEvent, close: impl FnOnce(&mut UiState)) -> bool {
+    match key.code {
+        KeyCode::Char('q') => return true,
+        KeyCode::Esc | KeyCode::Char('?') => close(state),
+        _ => {}
+    }
+    false
+}
+
+fn details_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
+    // Scrolling past the end only shows blank lines; stop at the last one.
+    let last = selected_details(snap, state, Theme::new(true)).map_or(0, |d| d.lines.len().saturating_sub(1));
+    let last = u16::try_from(last).unwrap_or(u16::MAX);
+    let s = &mut state.details_scroll;
+    match key.code {
+        KeyCode::Char('q') => return true,
+        KeyCode::Esc | KeyCode::Enter | KeyCode::Backspace => {
+            state.details = false;
+            state.details_scroll = 0;
+        }
+        KeyCode::Char('?') => state.help = true,
+        KeyCode::Char('j') | KeyCode::Down => *s = s.saturating_add(1).min(last),
+        KeyCode::Char('k') | KeyCode::Up => *s = s.saturating_sub(1),
+        KeyCode::PageDown => *s = s.saturating_add(10).min(last),
+        KeyCode::PageUp => *s = s.saturating_sub(10),
+        KeyCode::Char('g') | KeyCode::Home => *s = 0,
+        KeyCode::Char('G') | KeyCode::End => *s = last,
+        _ => {}
+    }
+    false
+}
+
+fn switch(state: &mut UiState, panel: Panel) {
+    state.panel = panel;
+}
+
+fn normal_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let rows = visible_rows(state, snap);
+    let page = state.list().page_size() as isize;
+    let panel = state.panel.index();
+    let list = &mut state.lists[panel];
+    match key.code {
+        KeyCode::Char('q') => return true,
+        KeyCode::Char('?') => state.help = true,
+        KeyCode::Char('/') => {
+            list.selected = 0;
+            state.filter.clear();
+            state.input = Input::Filter;
+        }
+        KeyCode::Char(':') => state.input = Input::Command(String::new()),
+        KeyCode::Tab => switch(state, state.panel.next()),
+        KeyCode::BackTab => switch(state, state.panel.prev()),
+        KeyCode::Char(c @ '1'..='5') => switch(state, Panel::ALL[c as usize - '1' as usize]),
+        KeyCode::Char('j') | KeyCode::Down => list.move_by(1, rows),
+        KeyCode::Char('k') | KeyCode::Up => list.move_by(-1, rows),
+        KeyCode::Char('f') if ctrl => list.move_by(page, rows),
+        KeyCode::Char('b') if ctrl => list.move_by(-page, rows),
+        KeyCode::PageDown => list.move_by(page, rows),
+        KeyCode::PageUp => list.move_by(-page, rows),
+        KeyCode::Char('g') | KeyCode::Home => list.selected = 0,
+        KeyCode::Char('G') | KeyCode::End => list.selected = rows.saturating_sub(1),
+        KeyCode::Enter if rows > 0 => {
+            state.details = true;
+            state.details_scroll = 0;
+        }
+        KeyCode::Esc => state.filter.clear(),
+        _ => {}
+    }
+    false
+}

@@ -1,0 +1,199 @@
+//! Full-screen golden tests: what the user sees, as text, at 80×24 and 160×48, plus
+//! colours and every size from 1×1 up drawing without a panic.
+
+use chrono::Duration;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Position;
+use ratatui::style::{Color, Modifier};
+
+use crate::model::Snapshot;
+use crate::model::event::WatchState;
+
+use super::sample::{now, snapshot};
+use super::{Panel, UiState, draw};
+
+/// The buffer as lines of text, trailing spaces trimmed (they are invisible anyway).
+fn text(buf: &Buffer) -> String {
+    let width = buf.area.width as usize;
+    let mut out = Vec::new();
+    for row in buf.content.chunks(width.max(1)) {
+        let mut line = String::new();
+        let mut skip = 0;
+        for cell in row {
+            if skip == 0 {
+                line.push_str(cell.symbol());
+            }
+            skip = std::cmp::max(skip, unicode_cells(cell.symbol())).saturating_sub(1);
+        }
+        out.push(line.trim_end().to_string());
+    }
+    out.join("\n")
+}
+
+fn unicode_cells(symbol: &str) -> usize {
+    ratatui::text::Span::raw(symbol).width()
+}
+
+fn draw_to(snap: &Snapshot, state: &UiState, width: u16, height: u16) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+    term.draw(|f| draw(f, snap, state)).expect("draw");
+    term.backend().buffer().clone()
+}
+
+fn screen(snap: &Snapshot, state: &UiState, width: u16, height: u16) -> String {
+    text(&draw_to(snap, state, width, height))
+}
+
+fn on(panel: Panel) -> UiState {
+    UiState { panel, ..UiState::new(false) }
+}
+
+macro_rules! golden {
+    ($name:ident, $panel:expr) => {
+        #[test]
+        fn $name() {
+            let snap = snapshot();
+            let state = on($panel);
+            insta::assert_snapshot!(concat!(stringify!($name), "_80x24"), screen(&snap, &state, 80, 24));
+            insta::assert_snapshot!(concat!(stringify!($name), "_160x48"), screen(&snap, &state, 160, 48));
+        }
+    };
+}
+
+golden!(shards, Panel::Shards);
+golden!(placement, Panel::Placement);
+golden!(dependencies, Panel::Dependencies);
+golden!(assignment, Panel::Assignment);
+golden!(events, Panel::Events);
+
+#[test]
+fn help_overlay() {
+    let snap = snapshot();
+    let state = UiState { help: true, ..on(Panel::Shards) };
+    insta::assert_snapshot!("help_80x24", screen(&snap, &state, 80, 24));
+    insta::assert_snapshot!("help_160x48", screen(&snap, &state, 160, 48));
+}
+
+#[test]
+fn details_of_a_blocked_kustomization() {
+    let snap = snapshot();
+    let mut state = on(Panel::Dependencies);
+    // Tree order: flux-system, infra-sources, infra-crds, infra-controllers, infra-configs.
+    state.lists[Panel::Dependencies.index()].selected = 4;
+    state.details = true;
+    insta::assert_snapshot!("details_infra_configs_80x24", screen(&snap, &state, 80, 24));
+    insta::assert_snapshot!("details_infra_configs_160x48", screen(&snap, &state, 160, 48));
+}
+
+#[test]
+fn details_of_a_shard_and_a_node() {
+    let snap = snapshot();
+    let mut state = on(Panel::Shards);
+    state.lists[Panel::Shards.index()].selected = 2;
+    state.details = true;
+    insta::assert_snapshot!("details_shard2_80x24", screen(&snap, &state, 80, 24));
+    let mut state = on(Panel::Placement);
+    state.lists[Panel::Placement.index()].selected = 11;
+    state.details = true;
+    insta::assert_snapshot!("details_worker2_80x24", screen(&snap, &state, 80, 24));
+}
+
+/// The header and panels when shardwatch cannot see everything.
+fn impaired() -> Snapshot {
+    let mut snap = snapshot();
+    snap.watches.insert("kustomizations".into(), WatchState::NotInstalled);
+    snap.watches.insert("nodes".into(), WatchState::Forbidden("nodes is forbidden: User cannot list".into()));
+    let since = now() - Duration::seconds(12);
+    snap.watches.insert("pods".into(), WatchState::Lost { since, error: "connection reset".into() });
+    snap.dependencies.nodes.clear();
+    snap.placement.nodes.clear();
+    snap.placement.violations.clear();
+    snap
+}
+
+#[test]
+fn header_and_panels_say_what_is_not_visible() {
+    let snap = impaired();
+    insta::assert_snapshot!("impaired_dependencies_80x24", screen(&snap, &on(Panel::Dependencies), 80, 24));
+    insta::assert_snapshot!("impaired_placement_80x24", screen(&snap, &on(Panel::Placement), 80, 24));
+    insta::assert_snapshot!("impaired_shards_80x24", screen(&snap, &on(Panel::Shards), 80, 24));
+    let mut syncing = snapshot();
+    syncing.watches.clear();
+    syncing.dependencies.nodes.clear();
+    let s = screen(&syncing, &on(Panel::Dependencies), 80, 24);
+    assert!(s.contains("kustomizations: waiting for initial list…"), "{s}");
+}
+
+#[test]
+fn filter_shows_matching_rows_only() {
+    let snap = snapshot();
+    let state = UiState { filter: "WORKER2".into(), ..on(Panel::Placement) };
+    insta::assert_snapshot!("placement_filtered_80x24", screen(&snap, &state, 80, 24));
+    let state = UiState { filter: "no such thing".into(), ..on(Panel::Events) };
+    assert!(screen(&snap, &state, 80, 24).contains("no row matches \"no such thing\""));
+}
+
+/// Where `needle` first appears on screen.
+fn find(buf: &Buffer, needle: &str) -> Position {
+    let t = text(buf);
+    let (y, line) = t.lines().enumerate().find(|(_, l)| l.contains(needle)).expect("on screen");
+    let x = line[..line.find(needle).unwrap_or(0)].chars().count();
+    Position::new(x as u16, y as u16)
+}
+
+#[test]
+fn failed_state_is_red_and_no_color_uses_modifiers_only() {
+    let snap = snapshot();
+    let buf = draw_to(&snap, &on(Panel::Dependencies), 120, 30);
+    let pos = find(&buf, "✕ Failed");
+    assert_eq!(buf[pos].fg, Color::Red);
+    assert_eq!(buf[(pos.x + 2, pos.y)].fg, Color::Red, "the word, not only the glyph");
+
+    let plain = UiState { no_color: true, ..on(Panel::Dependencies) };
+    let buf = draw_to(&snap, &plain, 120, 30);
+    let pos = find(&buf, "✕ Failed");
+    assert_eq!(buf[pos].fg, Color::Reset);
+    assert!(buf[pos].modifier.contains(Modifier::BOLD));
+    let coloured = buf.content.iter().filter(|c| c.fg != Color::Reset || c.bg != Color::Reset).count();
+    assert_eq!(coloured, 0, "NO_COLOR: no cell has a colour");
+}
+
+#[test]
+fn selected_row_is_highlighted() {
+    let snap = snapshot();
+    let mut state = on(Panel::Shards);
+    state.lists[0].selected = 2;
+    let buf = draw_to(&snap, &state, 80, 24);
+    let pos = find(&buf, "○ shard2");
+    assert_eq!(buf[pos].bg, Color::DarkGray);
+    let other = find(&buf, "◐ shard3");
+    assert_eq!(buf[other].bg, Color::Reset);
+}
+
+#[test]
+fn never_panics_at_any_size() {
+    let snap = snapshot();
+    let empty = Snapshot { shards: vec![], events: vec![], ..impaired() };
+    let mut sizes = vec![(1, 1), (20, 5), (80, 24), (200, 60), (0, 0), (3, 40), (250, 2)];
+    // A cheap deterministic spread of odd sizes.
+    let mut seed: u32 = 7;
+    for _ in 0..40 {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        sizes.push(((seed >> 8) as u16 % 180 + 1, (seed >> 20) as u16 % 60 + 1));
+    }
+    for (w, h) in sizes {
+        for panel in Panel::ALL {
+            for (help, details, filter) in
+                [(false, false, ""), (true, false, ""), (false, true, ""), (false, false, "x")]
+            {
+                let mut state = UiState { help, details, filter: filter.into(), ..on(panel) };
+                state.lists[panel.index()].selected = 1000;
+                for s in [&snap, &empty] {
+                    draw_to(s, &state, w, h);
+                }
+            }
+        }
+    }
+}

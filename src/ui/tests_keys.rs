@@ -1,0 +1,162 @@
+//! Key handling: panel switching, movement, filter, command, overlays, quitting.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::sample::snapshot;
+use super::{Input, KeyOutcome, Panel, UiState, handle_key};
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ch(c: char) -> KeyEvent {
+    key(KeyCode::Char(c))
+}
+
+fn typing(state: &mut UiState, s: &str) {
+    let snap = snapshot();
+    for c in s.chars() {
+        handle_key(state, ch(c), &snap);
+    }
+}
+
+#[test]
+fn tab_number_and_backtab_switch_panels() {
+    let snap = snapshot();
+    let mut s = UiState::new(false);
+    assert_eq!(handle_key(&mut s, key(KeyCode::Tab), &snap), KeyOutcome::Changed);
+    assert_eq!(s.panel, Panel::Placement);
+    assert_eq!(handle_key(&mut s, ch('3'), &snap), KeyOutcome::Changed);
+    assert_eq!(s.panel, Panel::Dependencies);
+    assert_eq!(handle_key(&mut s, ch('3'), &snap), KeyOutcome::Ignored);
+    handle_key(&mut s, ch('1'), &snap);
+    handle_key(&mut s, KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT), &snap);
+    assert_eq!(s.panel, Panel::Events);
+}
+
+#[test]
+fn colon_jumps_to_a_panel_by_prefix() {
+    let snap = snapshot();
+    let mut s = UiState::new(false);
+    typing(&mut s, ":dep");
+    assert_eq!(s.input, Input::Command("dep".into()));
+    handle_key(&mut s, key(KeyCode::Enter), &snap);
+    assert_eq!((s.panel, &s.input), (Panel::Dependencies, &Input::Normal));
+    typing(&mut s, ":nope");
+    handle_key(&mut s, key(KeyCode::Enter), &snap);
+    assert_eq!(s.panel, Panel::Dependencies);
+    assert!(s.message.as_deref().unwrap_or("").contains("unknown panel"));
+    typing(&mut s, ":q");
+    assert_eq!(handle_key(&mut s, key(KeyCode::Enter), &snap), KeyOutcome::Quit);
+}
+
+#[test]
+fn movement_stops_at_both_ends() {
+    let snap = snapshot();
+    let mut s = UiState::new(false);
+    assert_eq!(handle_key(&mut s, ch('k'), &snap), KeyOutcome::Ignored);
+    handle_key(&mut s, ch('j'), &snap);
+    handle_key(&mut s, key(KeyCode::Down), &snap);
+    assert_eq!(s.list().selected, 2);
+    handle_key(&mut s, ch('G'), &snap);
+    assert_eq!(s.list().selected, snap.shards.len() - 1);
+    assert_eq!(handle_key(&mut s, ch('j'), &snap), KeyOutcome::Ignored);
+    handle_key(&mut s, key(KeyCode::PageUp), &snap);
+    assert_eq!(s.list().selected, 0);
+    handle_key(&mut s, key(KeyCode::PageDown), &snap);
+    assert_eq!(s.list().selected, snap.shards.len() - 1);
+    handle_key(&mut s, ch('g'), &snap);
+    assert_eq!(s.list().selected, 0);
+}
+
+#[test]
+fn slash_filters_and_esc_clears() {
+    let snap = snapshot();
+    let mut s = UiState { panel: Panel::Events, ..UiState::new(false) };
+    typing(&mut s, "/foo");
+    assert_eq!((s.filter.as_str(), &s.input), ("foo", &Input::Filter));
+    assert_eq!(handle_key(&mut s, key(KeyCode::Backspace), &snap), KeyOutcome::Changed);
+    handle_key(&mut s, ch('o'), &snap);
+    handle_key(&mut s, key(KeyCode::Enter), &snap);
+    assert_eq!((s.filter.as_str(), &s.input), ("foo", &Input::Normal));
+    // While typing, q is text, not quit.
+    typing(&mut s, "/q");
+    assert_eq!(s.filter, "q");
+    handle_key(&mut s, key(KeyCode::Esc), &snap);
+    assert_eq!((s.filter.as_str(), &s.input), ("", &Input::Normal));
+    // Esc in normal mode clears a kept filter.
+    typing(&mut s, "/shard2");
+    handle_key(&mut s, key(KeyCode::Enter), &snap);
+    assert_eq!(handle_key(&mut s, key(KeyCode::Esc), &snap), KeyOutcome::Changed);
+    assert_eq!(s.filter, "");
+}
+
+#[test]
+fn filter_bounds_movement() {
+    let snap = snapshot();
+    let mut s = UiState { panel: Panel::Events, ..UiState::new(false) };
+    typing(&mut s, "/worker2");
+    handle_key(&mut s, key(KeyCode::Enter), &snap);
+    handle_key(&mut s, ch('G'), &snap);
+    let matching = snap.events.iter().filter(|e| e.subject.contains("worker2")).count();
+    assert_eq!(s.list().selected, matching - 1);
+}
+
+#[test]
+fn enter_opens_details_and_esc_closes() {
+    let snap = snapshot();
+    let mut s = UiState::new(false);
+    assert_eq!(handle_key(&mut s, key(KeyCode::Enter), &snap), KeyOutcome::Changed);
+    assert!(s.details);
+    // Panel keys do nothing under the overlay; j scrolls it instead.
+    handle_key(&mut s, ch('2'), &snap);
+    assert_eq!(s.panel, Panel::Shards);
+    handle_key(&mut s, ch('j'), &snap);
+    assert_eq!(s.details_scroll, 1);
+    handle_key(&mut s, key(KeyCode::Esc), &snap);
+    assert!(!s.details);
+    assert_eq!(s.details_scroll, 0);
+}
+
+#[test]
+fn enter_on_an_empty_panel_does_nothing() {
+    let mut snap = snapshot();
+    snap.events.clear();
+    let mut s = UiState { panel: Panel::Events, ..UiState::new(false) };
+    assert_eq!(handle_key(&mut s, key(KeyCode::Enter), &snap), KeyOutcome::Ignored);
+    assert!(!s.details);
+}
+
+#[test]
+fn help_toggles_and_swallows_keys() {
+    let snap = snapshot();
+    let mut s = UiState::new(false);
+    handle_key(&mut s, ch('?'), &snap);
+    assert!(s.help);
+    handle_key(&mut s, ch('j'), &snap);
+    assert_eq!(s.list().selected, 0);
+    handle_key(&mut s, ch('?'), &snap);
+    assert!(!s.help);
+}
+
+#[test]
+fn q_and_ctrl_c_quit_release_is_ignored() {
+    let snap = snapshot();
+    let mut s = UiState::new(false);
+    assert_eq!(handle_key(&mut s, ch('q'), &snap), KeyOutcome::Quit);
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    s.input = Input::Filter;
+    assert_eq!(handle_key(&mut s, ctrl_c, &snap), KeyOutcome::Quit);
+    let mut release = ch('q');
+    release.kind = KeyEventKind::Release;
+    assert_eq!(handle_key(&mut UiState::new(false), release, &snap), KeyOutcome::Ignored);
+}
+
+#[test]
+fn panel_names_resolve() {
+    assert_eq!(Panel::from_name("PL"), Some(Panel::Placement));
+    assert_eq!(Panel::from_name("4"), Some(Panel::Assignment));
+    assert_eq!(Panel::from_name("ks"), Some(Panel::Dependencies));
+    assert_eq!(Panel::from_name("0"), None);
+    assert_eq!(Panel::from_name(""), None);
+}
