@@ -92,7 +92,7 @@ pub fn run() -> color_eyre::Result<i32> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
         match &cli.command {
-            None => Err(color_eyre::eyre::eyre!("dashboard not wired yet")),
+            None => crate::app::run(&cli).await.map(|()| 0),
             Some(Command::Snapshot { output, timeout }) => {
                 crate::headless::snapshot(&cli, *output, Duration::from_secs(*timeout)).await
             }

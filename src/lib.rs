@@ -2,6 +2,8 @@
 //!
 //! Data flows one way: `cluster` (kube watchers) → `model` (pure state) → `ui`.
 
+pub mod app;
+pub mod bootstrap;
 pub mod cli;
 pub mod cluster;
 pub mod headless;

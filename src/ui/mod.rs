@@ -13,6 +13,7 @@ mod header;
 mod help;
 mod keys;
 mod layout;
+pub mod picture;
 mod placement_panel;
 mod shards_panel;
 mod table;

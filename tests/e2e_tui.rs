@@ -1,0 +1,76 @@
+//! End to end: the real binary in a pseudo-terminal against the local cluster, read
+//! through a vt100 parser, with keys pressed the way a person would.
+//! Needs `tests/localcluster/cluster.sh start`.
+
+#[path = "support/flux_stack.rs"]
+mod flux_stack;
+#[path = "support/pty.rs"]
+mod pty;
+mod support;
+
+use std::time::Duration;
+
+use pty::Terminal;
+
+const SCREEN: Duration = Duration::from_secs(60);
+
+#[test]
+fn dashboard_shows_live_shards_and_switches_panels_with_keys() {
+    let Some(cluster) = support::cluster() else { return };
+    let _nodes = support::healthy_nodes();
+    let flux = cluster.namespace("sw-tui");
+    cluster.apply(&flux_stack::controller_deployments(&flux.name, &["shard1", "shard2", "shard3"]));
+    let kubeconfig = cluster.kubeconfig.to_string_lossy().into_owned();
+    let mut term = Terminal::spawn(
+        env!("CARGO_BIN_EXE_shardwatch"),
+        &[
+            "--kubeconfig",
+            &kubeconfig,
+            "--flux-namespace",
+            &flux.name,
+            "-n",
+            &flux.name,
+            "--log-file",
+            "/dev/null",
+        ],
+        &[("NO_COLOR", "1")],
+        120,
+        40,
+    );
+
+    // The Shards panel fills in as the watches deliver: all four shards, then ready pods.
+    let screen = term.wait_for("shard3", SCREEN);
+    assert!(screen.contains("Shards"), "the Shards panel is first:\n{screen}");
+    assert!(screen.contains("main"), "the unsharded controllers form the main shard:\n{screen}");
+    let screen = term.wait_for("HEALTHY", SCREEN);
+    for shard in ["shard1", "shard2", "shard3"] {
+        assert!(screen.contains(shard), "{shard} missing:\n{screen}");
+    }
+    assert!(screen.contains("1/1"), "ready/desired per controller:\n{screen}");
+
+    // 2: Placement lists the nodes from kind-config.yaml with their shard pods.
+    term.send("2");
+    let screen = term.wait_for("Placement [", SCREEN);
+    term.wait_for("shardwatch-worker3", SCREEN);
+    assert!(screen.contains("shardwatch-worker2"), "nodes listed:\n{screen}");
+
+    // 3: Dependencies (no Kustomizations in this namespace yet).
+    term.send("3");
+    term.wait_for("Dependencies [", SCREEN);
+
+    // ? opens help, Esc closes it.
+    term.send("?");
+    term.wait_for("show / hide this help", SCREEN);
+    term.send("\x1b");
+    let start = std::time::Instant::now();
+    while term.contents().contains("show / hide this help") {
+        assert!(start.elapsed() < SCREEN, "Esc did not close help:\n{}", term.contents());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Tab moves on to Assignment; q quits and the terminal is given back.
+    term.send("\t");
+    term.wait_for("Assignment [", SCREEN);
+    term.send("q");
+    assert!(term.wait_exit(Duration::from_secs(10)), "q did not quit:\n{}", term.contents());
+}
