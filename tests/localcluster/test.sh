@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite against a real local control plane, in one command:
+# compiles the tests, starts the local cluster (building its binaries on first use),
+# runs every test (`cargo test --all-targets`, then the doctests) with the cluster's
+# kubeconfig exported, and stops the cluster at the end unless KEEP_CLUSTER=1.
+# Extra arguments go to both cargo test runs, e.g. `test.sh -- --nocapture`.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$HERE/../.."
+
+log() { printf '[test %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+finish() {
+  local rc=$?
+  if [ "${KEEP_CLUSTER:-0}" = 1 ]; then
+    log "cluster left running (KEEP_CLUSTER=1); stop it with tests/localcluster/cluster.sh stop"
+  else
+    "$HERE/cluster.sh" stop || rc=1
+  fi
+  exit "$rc"
+}
+
+# Compile first: on two cores a build next to the running control plane only slows both.
+cargo test --all-targets --no-run "$@"
+
+trap finish EXIT
+KUBECONFIG_PATH=$("$HERE/cluster.sh" start)
+export SHARDWATCH_TEST_KUBECONFIG="$KUBECONFIG_PATH"
+export SHARDWATCH_KUBECTL="$("$HERE/cluster.sh" bin)/kubectl"
+export KUBECONFIG="$KUBECONFIG_PATH"
+
+cargo test --all-targets "$@"
+cargo test --doc "$@"
