@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite against a real local control plane, in one command:
 # compiles the tests, starts the local cluster (building its binaries on first use),
-# runs every test (`cargo test --all-targets`, then the doctests) with the cluster's
-# kubeconfig exported, and stops the cluster at the end unless KEEP_CLUSTER=1.
+# runs every test (`cargo test --all-targets`, then the doctests, never stopping at the
+# first failing binary) with the cluster's kubeconfig exported, and stops the cluster
+# at the end unless KEEP_CLUSTER=1.
 # Extra arguments go to both cargo test runs, e.g. `test.sh -- --nocapture`.
 set -euo pipefail
 
@@ -30,5 +31,8 @@ export SHARDWATCH_TEST_KUBECONFIG="$KUBECONFIG_PATH"
 export SHARDWATCH_KUBECTL="$("$HERE/cluster.sh" bin)/kubectl"
 export KUBECONFIG="$KUBECONFIG_PATH"
 
-cargo test --all-targets "$@"
-cargo test --doc "$@"
+# --no-fail-fast: one failing test binary must not hide the results of the others.
+rc=0
+cargo test --all-targets --no-fail-fast "$@" || rc=$?
+cargo test --doc --no-fail-fast "$@" || rc=$?
+exit "$rc"
