@@ -9,9 +9,13 @@
 //! The infrastructure layer the stack installs (cert-manager, postgres-operator) lives as
 //! plain manifests in the repository's `manifests/` folder, which Flux itself syncs.
 
+pub mod apply;
+pub mod kind;
+pub mod local;
 pub mod manifests;
 pub mod render;
 pub mod shard_transform;
+pub mod wait;
 
 pub use manifests::{ManifestError, parse_documents, to_documents, to_yaml};
 pub use render::{RenderedFile, render, write_dir};
