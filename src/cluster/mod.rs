@@ -42,7 +42,14 @@ pub async fn connect(target: &Target) -> Result<(Client, ClusterInfo)> {
         Some(path) => Some(
             Kubeconfig::read_from(path).wrap_err_with(|| format!("reading kubeconfig {}", path.display()))?,
         ),
-        None => Kubeconfig::read().ok(),
+        None => match Kubeconfig::read() {
+            Ok(kc) => Some(kc),
+            // Only a missing kubeconfig falls back to in-cluster; a broken one is an error.
+            Err(e) if std::env::var_os("KUBECONFIG").is_some() || default_kubeconfig_exists() => {
+                return Err(e).wrap_err("reading the kubeconfig (KUBECONFIG or ~/.kube/config)");
+            }
+            Err(_) => None,
+        },
     };
     let (mut config, context) = match kubeconfig {
         Some(kc) => {
@@ -70,6 +77,10 @@ pub async fn connect(target: &Target) -> Result<(Client, ClusterInfo)> {
     let info =
         ClusterInfo { context, server, kubernetes_version: Some(version.git_version), flux_version: None };
     Ok((client, info))
+}
+
+fn default_kubeconfig_exists() -> bool {
+    std::env::var_os("HOME").is_some_and(|h| PathBuf::from(h).join(".kube/config").is_file())
 }
 
 /// Starts one watcher per followed kind; they stop when `tx`'s receiver is dropped.
