@@ -12,6 +12,7 @@
 pub mod apply;
 pub mod kind;
 pub mod local;
+pub mod flux_source;
 pub mod manifests;
 pub mod render;
 pub mod shard_transform;
