@@ -82,16 +82,6 @@ fn all_shards_healthy(snap: &Value) -> Result<(), String> {
     }
 }
 
-fn install_flux_crds(cluster: &Cluster) {
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/localcluster/flux-crds.sh");
-    let out = Command::new(script)
-        .arg(&cluster.kubectl)
-        .env("KUBECONFIG", &cluster.kubeconfig)
-        .output()
-        .expect("run flux-crds.sh");
-    assert!(out.status.success(), "flux-crds.sh failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 fn set_status(cluster: &Cluster, ns: &str, name: &str, status: &str) {
     cluster
         .kubectl(&[
@@ -111,7 +101,7 @@ fn set_status(cluster: &Cluster, ns: &str, name: &str, status: &str) {
 #[test]
 fn snapshot_and_check_report_shards_placement_states_root_causes_and_a_failed_worker() {
     let Some(cluster) = support::cluster() else { return };
-    install_flux_crds(&cluster);
+    flux_stack::install_flux_crds(&cluster);
     let flux = cluster.namespace("sw-flux");
     let objects = cluster.namespace("sw-objects");
     let quiet = cluster.namespace("sw-quiet");
@@ -145,6 +135,9 @@ fn snapshot_and_check_report_shards_placement_states_root_causes_and_a_failed_wo
         }
     }
     assert_eq!(shard_pods, 9, "three controllers on each of three shard nodes");
+    let main_on_worker2 = snap["placement"]["nodes"].as_array().unwrap().iter().any(|n| {
+        n["name"] == SHARD2_NODE && n["pods"].as_array().unwrap().iter().any(|p| p["shard"] == "main")
+    });
     assert_eq!(snap["placement"]["violations"], Value::Array(vec![]));
     assert_eq!(snap["overall"]["verdict"], "healthy", "reasons: {}", snap["overall"]["reasons"]);
     let (code, out, _) = shardwatch(&cluster, &["check", "--flux-namespace", &flux.name, "-n", &quiet.name]);
@@ -250,7 +243,13 @@ fn snapshot_and_check_report_shards_placement_states_root_causes_and_a_failed_wo
         let h = health_of(&s, "shard2");
         if h != "Healthy" { Ok(s) } else { Err(format!("shard2 is {h}")) }
     });
-    for s in ["main", "shard1", "shard3"] {
+    // shard1 and shard3 are pinned elsewhere; main is unpinned (as in the seed), so it is
+    // hurt only if the scheduler happened to put one of its pods on the failed worker.
+    let mut spared = vec!["shard1", "shard3"];
+    if !main_on_worker2 {
+        spared.push("main");
+    }
+    for s in spared {
         assert_eq!(health_of(&snap, s), "Healthy", "{s} must stay healthy while shard2's worker is down");
     }
     let node2 =

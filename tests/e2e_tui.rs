@@ -18,6 +18,7 @@ const SCREEN: Duration = Duration::from_secs(60);
 fn dashboard_shows_live_shards_and_switches_panels_with_keys() {
     let Some(cluster) = support::cluster() else { return };
     let _nodes = support::healthy_nodes();
+    flux_stack::install_flux_crds(&cluster);
     let flux = cluster.namespace("sw-tui");
     cluster.apply(&flux_stack::controller_deployments(&flux.name, &["shard1", "shard2", "shard3"]));
     let kubeconfig = cluster.kubeconfig.to_string_lossy().into_owned();

@@ -3,6 +3,19 @@
 //! way Flux's controllers write them (the controllers themselves don't run here).
 #![allow(dead_code)] // each test binary uses its own subset
 
+use crate::support::Cluster;
+
+/// Installs Flux's CRDs (from the controllers' Go modules) into the test cluster.
+pub fn install_flux_crds(cluster: &Cluster) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/localcluster/flux-crds.sh");
+    let out = std::process::Command::new(script)
+        .arg(&cluster.kubectl)
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .output()
+        .expect("run flux-crds.sh");
+    assert!(out.status.success(), "flux-crds.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// The sharded controllers.
 pub const SHARDED: [&str; 3] = ["source-controller", "kustomize-controller", "helm-controller"];
 
