@@ -108,6 +108,7 @@ pub fn deployment(d: &KDeployment, shard_label: &str) -> Deployment {
         namespace: d.metadata.namespace.clone().unwrap_or_default(),
         name: d.metadata.name.clone().unwrap_or_default(),
         component: d.metadata.labels.as_ref().and_then(|l| l.get("app.kubernetes.io/component").cloned()),
+        flux_version: d.metadata.labels.as_ref().and_then(|l| l.get("app.kubernetes.io/version").cloned()),
         shard_role: d.metadata.annotations.as_ref().and_then(|a| a.get("sharding.fluxcd.io/role").cloned()),
         watch_label_selector,
         required_node_shards: required,

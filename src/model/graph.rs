@@ -142,6 +142,7 @@ struct Walker<'a> {
     states: &'a [StateDetail],
     index: &'a HashMap<FluxKey, usize>,
     memo: Vec<Option<RootCause>>,
+    all: &'a std::collections::BTreeMap<FluxKey, FluxObject>,
 }
 
 impl Walker<'_> {
@@ -162,12 +163,39 @@ impl Walker<'_> {
                     obj.observed_generation.unwrap_or_default()
                 ),
             ),
-            ObjectState::Unknown if s.reason.is_empty() => {
-                ("NotReconciled".to_string(), "no status yet: waiting to be reconciled".to_string())
-            }
+            ObjectState::Unknown if s.reason.is_empty() => self.unreconciled(obj),
             _ => (s.reason.clone(), s.message.clone()),
         };
         RootCause { key: Some(obj.key.clone()), missing: None, state: s.state, reason, message }
+    }
+
+    /// Why an object has no status yet: usually its source, when that is missing or not
+    /// Ready (nothing to reconcile from), otherwise just not reconciled yet.
+    fn unreconciled(&self, obj: &FluxObject) -> (String, String) {
+        let source = obj.source_ref.as_deref().and_then(|r| {
+            let mut parts = r.splitn(3, '/');
+            let kind = FluxKind::parse(parts.next()?)?;
+            Some(FluxKey { kind, namespace: parts.next()?.to_string(), name: parts.next()?.to_string() })
+        });
+        match source {
+            Some(key) => match self.all.get(&key) {
+                None => ("SourceNotFound".into(), format!("waiting for its source: {key} does not exist")),
+                Some(src) => {
+                    let st = object_state(src);
+                    if st.state == ObjectState::Ready {
+                        ("NotReconciled".into(), "no status yet: waiting to be reconciled".into())
+                    } else {
+                        let why =
+                            if st.message.is_empty() { String::new() } else { format!(": {}", st.message) };
+                        (
+                            "SourceNotReady".into(),
+                            format!("waiting for its source: {key} is {}{why}", st.state.as_str()),
+                        )
+                    }
+                }
+            },
+            None => ("NotReconciled".into(), "no status yet: waiting to be reconciled".into()),
+        }
     }
 
     /// The first dependency, in `dependsOn` order, that is missing or not Ready.
@@ -287,7 +315,13 @@ pub fn dependency_graph(model: &Model, now: Time) -> DependencyGraph {
     }
     cycles.sort();
 
-    let mut walker = Walker { objs: &objs, states: &states, index: &index, memo: vec![None; objs.len()] };
+    let mut walker = Walker {
+        objs: &objs,
+        states: &states,
+        index: &index,
+        memo: vec![None; objs.len()],
+        all: &model.flux,
+    };
     let mut nodes: Vec<GraphNode> = (0..objs.len())
         .map(|i| {
             let blocked = !matches!(states[i].state, ObjectState::Ready | ObjectState::Suspended);

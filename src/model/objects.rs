@@ -60,6 +60,9 @@ pub struct Deployment {
     pub name: String,
     /// `app.kubernetes.io/component` label, when Flux's install set it.
     pub component: Option<String>,
+    /// `app.kubernetes.io/version` label: the Flux release that installed it.
+    #[serde(default)]
+    pub flux_version: Option<String>,
     /// The `sharding.fluxcd.io/role` annotation (`shard` on copies).
     pub shard_role: Option<String>,
     /// The first container's `--watch-label-selector` value.

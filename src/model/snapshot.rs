@@ -60,7 +60,15 @@ impl Snapshot {
         Snapshot {
             version: SNAPSHOT_VERSION,
             taken_at: now,
-            cluster: model.cluster.clone(),
+            cluster: ClusterInfo {
+                // The API does not say which Flux is installed; its Deployments' labels do.
+                flux_version: model
+                    .cluster
+                    .flux_version
+                    .clone()
+                    .or_else(|| model.deployments.values().find_map(|d| d.flux_version.clone())),
+                ..model.cluster.clone()
+            },
             flux_namespace: model.config.flux_namespace.clone(),
             shard_label: model.config.shard_label.clone(),
             watches: model.watches.iter().map(|(k, v)| (k.label().to_string(), v.clone())).collect(),

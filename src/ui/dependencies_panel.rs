@@ -189,6 +189,13 @@ impl Rows for DependencyRows<'_> {
                 let message = match s {
                     ObjectState::Ready => String::new(),
                     ObjectState::Suspended => "reconciliation suspended".into(),
+                    // No status at all: say why (missing source, not reconciled yet).
+                    _ if node.state.reason.is_empty() && node.state.message.is_empty() => node
+                        .root_cause
+                        .as_ref()
+                        .filter(|rc| rc.key.as_ref() == Some(&node.key) && !rc.reason.is_empty())
+                        .map(|rc| format!("{}: {}", rc.reason, rc.message))
+                        .unwrap_or_default(),
                     _ if node.state.reason.is_empty() => node.state.message.clone(),
                     _ => format!("{}: {}", node.state.reason, node.state.message),
                 };

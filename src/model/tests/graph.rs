@@ -171,6 +171,7 @@ fn a_failed_or_stale_object_is_its_own_root_cause() {
         with_failed(kustomization(NS, "broken", None, &[]), "BuildFailed", "accumulating resources", now()),
         with_stale(ready(kustomization(NS, "edited", None, &[]))),
         kustomization(NS, "new", None, &[]),
+        ready(flux_object(FluxKind::GitRepository, NS, "flux-system", None)),
     ]);
     let cases = [
         ("broken", ObjectState::Failed, "BuildFailed", "accumulating resources"),
@@ -204,4 +205,40 @@ fn a_long_chain_is_linear_and_does_not_overflow() {
     let last = node(&g, &format!("k{}", n - 1));
     assert_eq!(last.depth, n - 1);
     assert_eq!(last.root_cause.as_ref().and_then(|r| r.key.clone()), Some(ks_key("k0")));
+}
+
+#[test]
+fn a_never_reconciled_chain_points_at_its_missing_source() {
+    // As `up` leaves things with no --git-url: the Kustomizations exist, their GitRepository does not.
+    let g = graph_of(vec![
+        with_source(
+            kustomization(NS, "infra-sources", Some("shard1"), &[]),
+            "GitRepository/flux-system/infra",
+        ),
+        kustomization(NS, "infra-controllers", Some("shard2"), &["infra-sources"]),
+    ]);
+    let bottom = node(&g, "infra-sources");
+    assert_eq!(bottom.state.state, ObjectState::Unknown);
+    let cause = bottom.root_cause.as_ref().expect("an unreconciled object has a root cause");
+    assert_eq!(cause.reason, "SourceNotFound");
+    assert_eq!(cause.message, "waiting for its source: GitRepository/flux-system/infra does not exist");
+}
+
+#[test]
+fn a_never_reconciled_object_names_its_source_when_that_is_not_ready() {
+    let source = flux_object(FluxKind::GitRepository, NS, "infra", Some("shard1"));
+    let g = graph_of(vec![
+        source,
+        with_source(
+            kustomization(NS, "infra-sources", Some("shard1"), &[]),
+            "GitRepository/flux-system/infra",
+        ),
+    ]);
+    let cause = node(&g, "infra-sources").root_cause.clone().expect("root cause");
+    assert_eq!(cause.reason, "SourceNotReady");
+    assert!(
+        cause.message.starts_with("waiting for its source: GitRepository/flux-system/infra is Unknown"),
+        "{}",
+        cause.message
+    );
 }
