@@ -47,12 +47,77 @@ pub enum Command {
         #[arg(long, default_value = "30", value_name = "SECONDS")]
         timeout: u64,
     },
+    /// Stand up the sharded Flux stack (cluster, Flux with shards, infrastructure), then open the dashboard.
+    Up {
+        /// Where: kind (needs Docker), local (this project's control plane) or current (kube context).
+        #[arg(long, value_enum)]
+        target: Option<crate::bootstrap::up::UpTarget>,
+        /// How to shard.
+        #[command(flatten)]
+        shard: ShardArgs,
+        /// Git repository Flux syncs the infrastructure layer from.
+        #[arg(long, value_name = "URL")]
+        git_url: Option<String>,
+        /// Branch of that repository.
+        #[arg(long, default_value = "main")]
+        git_branch: String,
+        /// Where this project's manifests/ folder is inside that repository.
+        #[arg(long, default_value = "./manifests")]
+        git_path: String,
+        /// Name of an environment variable holding the Git token (the token never goes in an argument).
+        #[arg(long, value_name = "VAR")]
+        git_token_env: Option<String>,
+        /// Seconds to wait for the controllers to be Available.
+        #[arg(long, default_value = "300", value_name = "SECONDS")]
+        timeout: u64,
+        /// Print plain progress lines and exit instead of opening the dashboard.
+        #[arg(long)]
+        no_tui: bool,
+    },
+    /// Remove what `up` created (the kind cluster or the local control plane).
+    Down {
+        /// Which target `up` used.
+        #[arg(long, value_enum, default_value = "local")]
+        target: crate::bootstrap::up::UpTarget,
+        /// kind config naming the kind cluster.
+        #[arg(long, value_name = "FILE")]
+        kind_config: Option<PathBuf>,
+    },
+    /// Write the sharded Flux install as plain YAML with a kustomization.yaml (for flux bootstrap users).
+    Render {
+        /// Folder to write into (must be empty unless --force).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Replace shardwatch's files in a non-empty folder.
+        #[arg(long)]
+        force: bool,
+        /// How to shard.
+        #[command(flatten)]
+        shard: ShardArgs,
+    },
     /// Exit 0 when healthy, 1 when degraded or failing (reasons printed), 2 when it cannot tell.
     Check {
         /// How long to wait for the initial lists.
         #[arg(long, default_value = "30", value_name = "SECONDS")]
         timeout: u64,
     },
+}
+
+/// Options shared by `up` and `render`: how Flux is sharded.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShardArgs {
+    /// Number of shards (default: the shard labels in the kind config, 3 for the seed).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
+    /// `required` pins each shard to its node (the seed); `preferred` lets a shard fail over.
+    #[arg(long, default_value = "required")]
+    pub placement: crate::bootstrap::Placement,
+    /// Flux's install manifests from this file instead of the flux CLI or a download.
+    #[arg(long, value_name = "FILE")]
+    pub flux_manifests: Option<PathBuf>,
+    /// kind config describing the nodes (default: the built-in copy of kind-config.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub kind_config: Option<PathBuf>,
 }
 
 /// Output format of `snapshot`.
@@ -98,6 +163,9 @@ pub fn run() -> color_eyre::Result<i32> {
             }
             Some(Command::Check { timeout }) => {
                 crate::headless::check(&cli, Duration::from_secs(*timeout)).await
+            }
+            Some(Command::Up { .. } | Command::Down { .. } | Command::Render { .. }) => {
+                crate::bootstrap::command::run(&cli).await
             }
         }
     })

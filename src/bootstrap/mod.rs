@@ -10,12 +10,14 @@
 //! plain manifests in the repository's `manifests/` folder, which Flux itself syncs.
 
 pub mod apply;
+pub mod command;
+pub mod flux_source;
 pub mod kind;
 pub mod local;
-pub mod flux_source;
 pub mod manifests;
 pub mod render;
 pub mod shard_transform;
+pub mod up;
 pub mod wait;
 
 pub use manifests::{ManifestError, parse_documents, to_documents, to_yaml};

@@ -64,16 +64,14 @@ pub async fn deployments_available(
     let start = Instant::now();
     let deadline = tokio::time::Instant::now() + timeout;
     let mut last_count = usize::MAX;
+    let mut listed = false;
     loop {
         let ready: Vec<&String> = names.iter().filter(|n| deps.get(*n).is_some_and(available)).collect();
-        if ready.len() != last_count {
+        // The initial list arrives object by object; report from the first full picture on.
+        if listed && ready.len() != last_count {
             last_count = ready.len();
-            progress(&format!(
-                "{}/{} Deployments available ({:.0?})",
-                ready.len(),
-                names.len(),
-                start.elapsed()
-            ));
+            let elapsed = start.elapsed().as_secs_f32();
+            progress(&format!("{}/{} Deployments available ({elapsed:.1}s)", ready.len(), names.len()));
         }
         if ready.len() == names.len() {
             return Ok(());
@@ -96,6 +94,7 @@ pub async fn deployments_available(
             Ok(Change::Pod(Event::Delete(p))) => {
                 pod_map.remove(&p.name_any());
             }
+            Ok(Change::Deployment(Event::InitDone)) => listed = true,
             Ok(_) => {}
             Err(e) => progress(&format!("watch interrupted ({e}); retrying")),
         }
