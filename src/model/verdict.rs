@@ -27,6 +27,9 @@ pub enum Verdict {
     Unknown,
 }
 
+/// Root-cause reasons that waiting cannot clear.
+const STRUCTURAL: [&str; 3] = ["SourceNotFound", "DependencyNotFound", "DependencyCycle"];
+
 /// The verdict with its reasons.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Overall {
@@ -192,6 +195,18 @@ pub fn overall(
         })
         .collect();
     capped(&mut degraded, slow, "slow objects");
+    // Some blocks never clear by waiting: a missing source or dependency, a cycle. They
+    // count at once, without the grace given to ordinary progress.
+    let stuck = graph
+        .nodes
+        .iter()
+        .filter(|n| n.state.state != ObjectState::Ready)
+        .filter_map(|n| n.root_cause.as_ref().map(|c| (n, c)))
+        .filter(|(_, c)| STRUCTURAL.contains(&c.reason.as_str()))
+        .filter(|(n, _)| n.age_secs.is_none_or(|a| a <= SLOW_AFTER_SECS))
+        .map(|(n, c)| format!("{} blocked: {}: {}", named(&n.key), c.reason, c.message))
+        .collect();
+    capped(&mut degraded, stuck, "blocked objects");
     for (kind, state) in &model.watches {
         if matches!(state, WatchState::Lost { .. } | WatchState::Forbidden(_) | WatchState::NotInstalled) {
             degraded.push(format!("{}: {}", kind.label(), watch_words(state)));

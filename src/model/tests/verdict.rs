@@ -172,3 +172,19 @@ fn durations_read_like_people_write_them() {
     }
     assert_eq!(human_duration(-5), "0s");
 }
+
+#[test]
+fn a_missing_source_degrades_at_once_without_the_grace_for_progress() {
+    let mut model = seed_stack(now());
+    let fresh =
+        with_source(kustomization(NS, "infra", Some("shard1"), &[]), "GitRepository/flux-system/nowhere");
+    put(&mut model, fresh);
+    let o = judge(&model);
+    assert_eq!(o.verdict, Verdict::Degraded, "{:?}", o.reasons);
+    assert_eq!(
+        o.reasons,
+        [
+            "Kustomization flux-system/infra blocked: SourceNotFound: waiting for its source: GitRepository/flux-system/nowhere does not exist"
+        ]
+    );
+}
