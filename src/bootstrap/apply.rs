@@ -148,9 +148,21 @@ pub async fn apply_one(client: &Client, object: &Value) -> Result<Outcome> {
         api.patch(name, &params, &Patch::Apply(object)).await.wrap_err_with(|| format!("applying {what}"))?;
     Ok(match before {
         None => Outcome::Created,
-        Some(b) if b.metadata.resource_version == after.metadata.resource_version => Outcome::Unchanged,
+        Some(b) if content(&b) == content(&after) => Outcome::Unchanged,
         Some(_) => Outcome::Changed,
     })
+}
+
+/// An object without the bookkeeping the API server rewrites on its own: right after
+/// a CRD appears, a no-op apply can still re-encode managedFields (and so bump the
+/// resourceVersion) once the CRD's schema is published, which is no change to the user.
+fn content(o: &DynamicObject) -> Value {
+    let mut v = serde_json::to_value(o).unwrap_or_default();
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        meta.remove("resourceVersion");
+    }
+    v
 }
 
 fn dynamic_api(

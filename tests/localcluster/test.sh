@@ -33,6 +33,11 @@ export KUBECONFIG="$KUBECONFIG_PATH"
 
 # --no-fail-fast: one failing test binary must not hide the results of the others.
 rc=0
-cargo test --all-targets --no-fail-fast "$@" || rc=$?
-cargo test --doc --no-fail-fast "$@" || rc=$?
+out=$(mktemp)
+cargo test --doc --no-fail-fast "$@" 2>&1 | tee -a "$out" || rc=1
+cargo test --all-targets --no-fail-fast "$@" 2>&1 | tee -a "$out" || rc=1
+# One closing line for the whole suite, summed over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "%d passed, %d failed\n", p, f }' "$out"
+rm -f "$out"
 exit "$rc"
