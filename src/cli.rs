@@ -9,7 +9,7 @@ use crate::cluster::Target;
 use crate::model::ModelConfig;
 
 /// Terminal dashboard for the health of a sharded Flux CD stack.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "shardwatch", version, about, propagate_version = true)]
 pub struct Cli {
     /// Path to a kubeconfig file (overrides KUBECONFIG, which may list several files).
@@ -36,7 +36,7 @@ pub struct Cli {
 }
 
 /// Subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Print the model once (shards, placement, objects, graph, orphans, verdict) and exit.
     Snapshot {

@@ -43,8 +43,11 @@ pub async fn run(cli: &Cli) -> Result<i32> {
             if *no_tui {
                 return Ok(0);
             }
-            let mut dashboard =
-                Cli { kubeconfig: kubeconfig.or_else(|| cli.kubeconfig.clone()), ..cli_clone(cli) };
+            let mut dashboard = Cli {
+                kubeconfig: kubeconfig.or_else(|| cli.kubeconfig.clone()),
+                command: None,
+                ..cli.clone()
+            };
             if dashboard.kubeconfig.is_some() && cli.kubeconfig.is_none() {
                 dashboard.context = None;
             }
@@ -88,17 +91,4 @@ async fn rendered(cli: &Cli, shard: &ShardArgs, steps: &mut Steps) -> Result<Vec
     steps.step(&format!("shard transform ({n} shards)"));
     let sharded = shard_install(&objects, &opts)?;
     Ok(render(&sharded, &opts)?)
-}
-
-/// Global options only; the dashboard ignores the subcommand.
-fn cli_clone(cli: &Cli) -> Cli {
-    Cli {
-        kubeconfig: cli.kubeconfig.clone(),
-        context: cli.context.clone(),
-        flux_namespace: cli.flux_namespace.clone(),
-        namespace: cli.namespace.clone(),
-        shard_label: cli.shard_label.clone(),
-        log_file: cli.log_file.clone(),
-        command: None,
-    }
 }

@@ -22,7 +22,9 @@ const SCRIPTS: [(&str, &str); 5] = [
 /// The seed's cluster description, used when no `--kind-config` is given.
 pub const KIND_CONFIG: &str = include_str!("../../kind-config.yaml");
 
-fn cache_dir() -> PathBuf {
+/// shardwatch's cache folder: `SHARDWATCH_CACHE`, else `$XDG_CACHE_HOME/shardwatch` or
+/// `~/.cache/shardwatch` (the same rule as the scripts).
+pub fn cache_dir() -> PathBuf {
     std::env::var_os("SHARDWATCH_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("shardwatch")))

@@ -136,7 +136,7 @@ pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) ->
             if !kind::available().await {
                 bail!("--target kind needs the `kind` CLI and a running Docker engine; try --target local");
             }
-            Some(kind::create(&config, &cache_dir(), &mut progress).await?)
+            Some(kind::create(&config, &local::cache_dir(), &mut progress).await?)
         }
         UpTarget::Current => None,
     };
@@ -234,16 +234,9 @@ pub fn relocate(path: &str, git_path: &str) -> String {
     format!("{base}{rest}")
 }
 
-fn cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(|d| PathBuf::from(d).join("shardwatch"))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/shardwatch")))
-        .unwrap_or_else(|| std::env::temp_dir().join("shardwatch"))
-}
-
 fn write_builtin_kind_config() -> Result<PathBuf> {
-    let path = cache_dir().join("kind-config.yaml");
-    std::fs::create_dir_all(cache_dir())?;
+    let path = local::cache_dir().join("kind-config.yaml");
+    std::fs::create_dir_all(local::cache_dir())?;
     std::fs::write(&path, local::KIND_CONFIG)?;
     Ok(path)
 }
