@@ -11,9 +11,12 @@ use ratatui::DefaultTerminal;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use crate::bootstrap::steps::{Progress, Steps};
+use crate::bootstrap::up::{self, UpOptions};
 use crate::cli::Cli;
 use crate::cluster;
-use crate::model::{ClusterEvent, Model, Snapshot};
+use crate::model::{ClusterEvent, ClusterInfo, Model, Snapshot};
+use crate::ui::progress::{self, ProgressView};
 use crate::ui::{self, KeyOutcome, UiState};
 
 /// At most this many frames per second, however fast events arrive.
@@ -23,16 +26,121 @@ const MAX_FPS: u64 = 30;
 pub async fn run(cli: &Cli) -> Result<()> {
     // Connect before taking the terminal over, so a bad kubeconfig prints plainly.
     let (client, info) = cluster::connect(&cli.target()).await?;
+    // ratatui::init installs a panic hook that restores the terminal first.
+    let mut terminal = ratatui::init();
+    let result = dashboard(&mut terminal, cli, client, info).await;
+    ratatui::restore();
+    result
+}
+
+/// `shardwatch up` with its progress on screen, then the dashboard on the same screen.
+pub async fn up_then_dashboard(cli: &Cli, opts: &UpOptions) -> Result<()> {
+    let mut terminal = ratatui::init();
+    let result = async {
+        let Some(kubeconfig) = progress_screen(&mut terminal, cli, opts).await? else {
+            return Ok(());
+        };
+        let mut target = cli.target();
+        if kubeconfig.is_some() {
+            (target.kubeconfig, target.context) = (kubeconfig, None);
+        }
+        let (client, info) = cluster::connect(&target).await?;
+        let dash =
+            Cli { kubeconfig: target.kubeconfig, context: target.context, command: None, ..cli.clone() };
+        dashboard(&mut terminal, &dash, client, info).await
+    }
+    .await;
+    ratatui::restore();
+    result
+}
+
+/// Runs `up` while drawing its steps. `Ok(None)` when the user stopped it.
+async fn progress_screen(
+    terminal: &mut DefaultTerminal,
+    cli: &Cli,
+    opts: &UpOptions,
+) -> Result<Option<Option<std::path::PathBuf>>> {
+    let no_color = no_color();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut steps = Steps::to_channel(tx);
+    let start = std::time::Instant::now();
+    let mut view = ProgressView::default();
+    let mut keys = EventStream::new();
+    let mut spinner = tokio::time::interval(Duration::from_millis(100));
+    spinner.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut tick = 0usize;
+    let target = cli.target();
+    let work = up::up(opts, &target, &mut steps);
+    tokio::pin!(work);
+    let result = loop {
+        tokio::select! {
+            r = &mut work => break r,
+            Some((at, p)) = rx.recv() => apply_progress(&mut view, at, p),
+            _ = spinner.tick() => {
+                tick += 1;
+                terminal.draw(|f| progress::draw(f, &view, start.elapsed(), tick, no_color))?;
+            }
+            key = keys.next() => if let Some(Ok(TermEvent::Key(k))) = key {
+                // Dropping the work stops it; child processes are killed with it.
+                if k.kind == KeyEventKind::Press && is_quit(&k) {
+                    return Ok(None);
+                }
+            },
+        }
+    };
+    while let Ok((at, p)) = rx.try_recv() {
+        apply_progress(&mut view, at, p);
+    }
+    match result {
+        Ok(kubeconfig) => {
+            view.finish(start.elapsed());
+            terminal.draw(|f| progress::draw(f, &view, start.elapsed(), tick, no_color))?;
+            Ok(Some(kubeconfig))
+        }
+        Err(e) => {
+            view.failed = Some(format!("{e:#}"));
+            terminal.draw(|f| progress::draw(f, &view, start.elapsed(), tick, no_color))?;
+            // Leave the failure on screen until it has been read.
+            while let Some(Ok(ev)) = keys.next().await {
+                if matches!(ev, TermEvent::Key(k) if k.kind == KeyEventKind::Press) {
+                    break;
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+fn apply_progress(view: &mut ProgressView, at: Duration, p: Progress) {
+    match p {
+        Progress::Step(s) => view.step(at, &s),
+        Progress::Detail(d) => view.detail(&d),
+    }
+}
+
+fn is_quit(k: &crossterm::event::KeyEvent) -> bool {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    matches!(k.code, KeyCode::Char('q'))
+        || (k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL))
+}
+
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Watches the cluster and runs the dashboard on `terminal` until the user quits.
+async fn dashboard(
+    terminal: &mut DefaultTerminal,
+    cli: &Cli,
+    client: kube::Client,
+    info: ClusterInfo,
+) -> Result<()> {
     let mut model = Model::new(cli.model_config());
     let (tx, rx) = mpsc::channel(4096);
     cluster::announce(info, &tx).await;
     let tasks = cluster::spawn_watchers(&client, &cli.target(), &model.config, &tx);
     drop(tx);
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    // ratatui::init installs a panic hook that restores the terminal first.
-    let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, &mut model, rx, no_color).await;
-    ratatui::restore();
+    let result = event_loop(terminal, &mut model, rx, no_color()).await;
     for t in tasks {
         t.abort();
     }

@@ -36,22 +36,14 @@ pub async fn run(cli: &Cli) -> Result<i32> {
                 namespace: cli.flux_namespace.clone(),
                 label_key: cli.shard_label.clone(),
             };
+            if !*no_tui {
+                return crate::app::up_then_dashboard(cli, &opts).await.map(|()| 0);
+            }
             let kubeconfig = up::up(&opts, &cli.target(), &mut steps).await?;
             if let Some(path) = &kubeconfig {
                 eprintln!("\nkubeconfig: {}\n  export KUBECONFIG={}", path.display(), path.display());
             }
-            if *no_tui {
-                return Ok(0);
-            }
-            let mut dashboard = Cli {
-                kubeconfig: kubeconfig.or_else(|| cli.kubeconfig.clone()),
-                command: None,
-                ..cli.clone()
-            };
-            if dashboard.kubeconfig.is_some() && cli.kubeconfig.is_none() {
-                dashboard.context = None;
-            }
-            crate::app::run(&dashboard).await.map(|()| 0)
+            Ok(0)
         }
         Some(Command::Down { target, kind_config }) => {
             up::down(*target, kind_config.as_deref(), &mut steps).await?;

@@ -41,14 +41,19 @@ pub async fn create(kind_config: &Path, cache: &Path, progress: &mut dyn FnMut(&
         progress(&format!("kind cluster {name} exists"));
     } else {
         progress(&format!("creating kind cluster {name} (a few minutes)"));
-        let status = Command::new("kind")
+        // Captured, not inherited: the progress screen owns the terminal.
+        let out = Command::new("kind")
             .args(["create", "cluster", "--name", &name, "--config"])
             .arg(kind_config)
-            .status()
+            .output()
             .await
             .wrap_err("running kind create cluster")?;
-        if !status.success() {
-            bail!("kind create cluster failed ({status})");
+        if !out.status.success() {
+            bail!(
+                "kind create cluster failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
         }
     }
     std::fs::create_dir_all(cache)?;

@@ -17,6 +17,7 @@ pub mod local;
 pub mod manifests;
 pub mod render;
 pub mod shard_transform;
+pub mod steps;
 pub mod up;
 pub mod wait;
 

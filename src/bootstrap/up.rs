@@ -2,11 +2,12 @@
 //! shards pinned to their nodes, the infrastructure layer — with visible progress.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr, bail};
 use serde_json::{Value, json};
 
+pub use super::steps::Steps;
 use super::{Placement, ShardOptions, shard_install};
 use super::{apply, flux_source, kind, local, wait};
 use crate::cluster::{self, Target as ClusterTarget};
@@ -49,36 +50,6 @@ pub struct UpOptions {
     pub namespace: String,
     /// The shard label key.
     pub label_key: String,
-}
-
-/// Prints numbered steps with elapsed times, on stderr so stdout stays clean.
-pub struct Steps {
-    start: Instant,
-    n: usize,
-}
-
-impl Steps {
-    /// Starts the clock.
-    pub fn new() -> Self {
-        Steps { start: Instant::now(), n: 0 }
-    }
-
-    /// Announces the next step.
-    pub fn step(&mut self, what: &str) {
-        self.n += 1;
-        eprintln!("[{:>6.1}s] {}. {what}", self.start.elapsed().as_secs_f32(), self.n);
-    }
-
-    /// A detail line under the current step.
-    pub fn detail(&self, what: &str) {
-        eprintln!("[{:>6.1}s]      {what}", self.start.elapsed().as_secs_f32());
-    }
-}
-
-impl Default for Steps {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 /// Counts the shard labels in a kind config: the number of shards the seed wants.

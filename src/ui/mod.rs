@@ -15,6 +15,7 @@ mod keys;
 mod layout;
 pub mod picture;
 mod placement_panel;
+pub mod progress;
 mod shards_panel;
 mod table;
 mod text;

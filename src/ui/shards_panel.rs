@@ -48,7 +48,9 @@ fn cell(c: &ControllerHealth, theme: Theme) -> Line<'static> {
     let restarts = if c.restarts > 0 { theme.tone(Tone::Warn) } else { theme.dim() };
     let leader = match c.leader_age_secs {
         Some(secs) => Span::styled(opt_age(Some(secs)), theme.dim()),
-        None => Span::styled("no leader", theme.tone(Tone::Warn)),
+        // A dash fits the narrow cell; the details pane says "none holds the lease".
+        None if c.health == Health::Healthy => Span::styled("—", theme.dim()),
+        None => Span::styled("—", theme.tone(Tone::Warn)),
     };
     Line::from(vec![
         Span::styled(format!("{}/{} {}", c.ready, c.desired, health_glyph(c.health)), health),

@@ -1,0 +1,74 @@
+//! Progress of a long bootstrap: numbered steps with detail lines and elapsed times,
+//! printed as plain lines or sent to the TUI's progress screen.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+/// One progress message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// A new step begins.
+    Step(String),
+    /// A detail of the current step.
+    Detail(String),
+}
+
+/// Where progress goes.
+enum Sink {
+    Stderr,
+    Channel(UnboundedSender<(Duration, Progress)>),
+}
+
+/// Announces steps and details with the time since the start.
+pub struct Steps {
+    start: Instant,
+    n: usize,
+    sink: Sink,
+}
+
+impl Steps {
+    /// Plain lines on stderr, so stdout stays clean for scripts.
+    pub fn new() -> Self {
+        Steps { start: Instant::now(), n: 0, sink: Sink::Stderr }
+    }
+
+    /// Messages to a receiver (the TUI's progress screen), stamped with elapsed time.
+    pub fn to_channel(tx: UnboundedSender<(Duration, Progress)>) -> Self {
+        Steps { start: Instant::now(), n: 0, sink: Sink::Channel(tx) }
+    }
+
+    /// Announces the next step.
+    pub fn step(&mut self, what: &str) {
+        self.n += 1;
+        self.emit(Progress::Step(what.to_string()));
+    }
+
+    /// A detail line under the current step.
+    pub fn detail(&self, what: &str) {
+        self.emit(Progress::Detail(what.to_string()));
+    }
+
+    fn emit(&self, p: Progress) {
+        let elapsed = self.start.elapsed();
+        match &self.sink {
+            Sink::Stderr => {
+                let secs = elapsed.as_secs_f32();
+                match p {
+                    Progress::Step(s) => eprintln!("[{secs:>6.1}s] {}. {s}", self.n),
+                    Progress::Detail(d) => eprintln!("[{secs:>6.1}s]      {d}"),
+                }
+            }
+            // A closed receiver means the screen is gone; the work still finishes.
+            Sink::Channel(tx) => {
+                let _ = tx.send((elapsed, p));
+            }
+        }
+    }
+}
+
+impl Default for Steps {
+    fn default() -> Self {
+        Self::new()
+    }
+}
