@@ -75,3 +75,26 @@ fn dashboard_shows_live_shards_and_switches_panels_with_keys() {
     term.send("q");
     assert!(term.wait_exit(Duration::from_secs(10)), "q did not quit:\n{}", term.contents());
 }
+
+#[test]
+fn up_shows_its_steps_then_opens_the_dashboard_on_the_same_screen() {
+    let Some(cluster) = support::cluster() else { return };
+    let _nodes = support::healthy_nodes();
+    let kubeconfig = cluster.kubeconfig.to_string_lossy().into_owned();
+    let mut term = Terminal::spawn(
+        env!("CARGO_BIN_EXE_shardwatch"),
+        &["--log-file", "/dev/null", "up", "--target", "local"],
+        &[("NO_COLOR", "1"), ("KUBECONFIG", &kubeconfig)],
+        120,
+        40,
+    );
+    let screen = term.wait_for("shardwatch up — the sharded Flux stack", SCREEN);
+    assert!(screen.contains("1. cluster (Local)"), "the first step is the cluster:\n{screen}");
+    // Then the dashboard replaces the progress screen, live on the stack up just applied.
+    term.wait_for("Shards [", SCREEN);
+    // The header names the Flux version installed, once the Deployments are listed.
+    term.wait_for("flux v2.7.3", SCREEN);
+    term.wait_for("shard3", SCREEN);
+    term.send("q");
+    assert!(term.wait_exit(Duration::from_secs(10)), "q did not quit:\n{}", term.contents());
+}
