@@ -27,6 +27,9 @@ pub struct Cli {
     /// Label key that assigns Flux objects and nodes to shards.
     #[arg(long, global = true, default_value = "sharding.fluxcd.io/key", value_name = "KEY")]
     pub shard_label: String,
+    /// Refuse every action that changes the cluster (`chaos`, `up`, `down`) with exit code 3.
+    #[arg(long, global = true)]
+    pub read_only: bool,
     /// Where logs go (never to the terminal the dashboard draws on).
     #[arg(long, global = true, env = "SHARDWATCH_LOG", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
@@ -101,6 +104,73 @@ pub enum Command {
         #[arg(long, default_value = "30", value_name = "SECONDS")]
         timeout: u64,
     },
+    /// Break things on purpose to watch failover; each action asks for confirmation.
+    ///
+    /// Exit codes: 0 done, 1 the action failed, 2 cannot act here (cluster unreachable,
+    /// node failure on an unknown target), 3 refused (--read-only, or not confirmed).
+    Chaos {
+        /// The action.
+        #[command(subcommand)]
+        action: ChaosCommand,
+        /// Do not ask for confirmation (needed when stdin is not a terminal).
+        #[arg(long, global = true)]
+        yes: bool,
+        /// How nodes are failed and restored (default: local when the kubeconfig is the local cluster's).
+        #[arg(long, global = true, value_enum)]
+        target: Option<crate::cluster::actions::NodeHost>,
+    },
+}
+
+/// The actions of `chaos`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ChaosCommand {
+    /// Fail a node: local target: stop its heartbeats (cluster.sh fail-node); kind: `docker stop`.
+    FailNode {
+        /// Node name.
+        node: String,
+    },
+    /// Bring a failed node back: local target: cluster.sh restore-node; kind: `docker start`.
+    RestoreNode {
+        /// Node name.
+        node: String,
+    },
+    /// Delete a pod in the Flux namespace (its Deployment replaces it).
+    DeletePod {
+        /// Pod name.
+        pod: String,
+    },
+    /// Mark a node unschedulable (spec.unschedulable=true).
+    Cordon {
+        /// Node name.
+        node: String,
+    },
+    /// Mark a node schedulable again.
+    Uncordon {
+        /// Node name.
+        node: String,
+    },
+    /// Cordon a node, then delete the Flux namespace's pods on it. Not `kubectl drain`: no
+    /// eviction API, no PodDisruptionBudgets, other namespaces' pods stay.
+    Drain {
+        /// Node name.
+        node: String,
+    },
+    /// Set the replicas of a Deployment in the Flux namespace (e.g. kustomize-controller-shard3).
+    Scale {
+        /// Deployment name.
+        deployment: String,
+        /// Desired replicas (0 takes the controller down).
+        #[arg(long, value_name = "N")]
+        replicas: i32,
+    },
+    /// Set the replicas of every controller Deployment of a shard (found like the dashboard finds shards).
+    ScaleShard {
+        /// Shard name (shard2, or main).
+        shard: String,
+        /// Desired replicas (0 takes the shard down).
+        #[arg(long, value_name = "N")]
+        replicas: i32,
+    },
 }
 
 /// Options shared by `up` and `render`: how Flux is sharded.
@@ -163,6 +233,13 @@ pub fn run() -> color_eyre::Result<i32> {
             }
             Some(Command::Check { timeout }) => {
                 crate::headless::check(&cli, Duration::from_secs(*timeout)).await
+            }
+            Some(Command::Chaos { action, yes, target }) => {
+                crate::headless::chaos::run(&cli, action, *yes, *target).await
+            }
+            Some(Command::Up { .. } | Command::Down { .. }) if cli.read_only => {
+                eprintln!("shardwatch: refusing: --read-only forbids changing the cluster (up and down do)");
+                Ok(3)
             }
             Some(Command::Up { .. } | Command::Down { .. } | Command::Render { .. }) => {
                 crate::bootstrap::command::run(&cli).await

@@ -77,6 +77,19 @@ pub async fn delete(kind_config: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `docker stop` or `docker start` of a kind node's container (named after the node).
+pub async fn node_container(verb: &str, node: &str) -> Result<()> {
+    let out = Command::new("docker").args([verb, node]).output().await.wrap_err("running docker")?;
+    if !out.status.success() {
+        bail!(
+            "docker {verb} {node} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::cluster_name;

@@ -98,6 +98,23 @@ pub async fn stop(progress: &mut dyn FnMut(&str)) -> Result<()> {
     cluster_sh(&["stop"], None, progress).await.map(|_| ())
 }
 
+/// Stops node `node`'s heartbeats (`cluster.sh fail-node`): it goes NotReady, its pods with it.
+pub async fn fail_node(node: &str) -> Result<()> {
+    node_sh("fail-node", node).await
+}
+
+/// Resumes node `node`'s heartbeats (`cluster.sh restore-node`): it goes Ready again.
+pub async fn restore_node(node: &str) -> Result<()> {
+    node_sh("restore-node", node).await
+}
+
+/// Runs `cluster.sh ACTION NODE`; on failure the script's own words explain why.
+async fn node_sh(action: &str, node: &str) -> Result<()> {
+    let mut said = Vec::new();
+    let result = cluster_sh(&[action, node], None, &mut |l| said.push(l.to_string())).await;
+    result.map(|_| ()).wrap_err_with(|| said.join("; "))
+}
+
 /// The kubeconfig of a running local cluster, if any.
 pub async fn kubeconfig() -> Option<PathBuf> {
     cluster_sh(&["kubeconfig"], None, &mut |_| {}).await.ok().map(PathBuf::from).filter(|p| p.is_file())

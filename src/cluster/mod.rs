@@ -1,6 +1,7 @@
 //! Talking to the cluster: connecting like kubectl does, and one watcher per kind that
 //! turns API objects into trimmed `ClusterEvent`s for the model.
 
+pub mod actions;
 pub mod trim;
 pub mod watch;
 

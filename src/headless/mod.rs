@@ -1,5 +1,7 @@
-//! `snapshot` and `check`: the same model the dashboard shows, printed once.
+//! `snapshot` and `check`: the same model the dashboard shows, printed once; and `chaos`,
+//! the failover actions run from the command line.
 
+pub mod chaos;
 pub mod text;
 
 use std::time::Duration;
