@@ -221,7 +221,12 @@ impl Cli {
 
 /// Parses arguments and runs; returns the process exit code.
 pub fn run() -> color_eyre::Result<i32> {
-    color_eyre::install()?;
+    // The error and its causes are for the user; source locations only with RUST_BACKTRACE.
+    let verbose = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
+    color_eyre::config::HookBuilder::default()
+        .display_location_section(verbose)
+        .display_env_section(false)
+        .install()?;
     let cli = Cli::parse();
     crate::logging::init(cli.log_file.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
