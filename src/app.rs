@@ -15,9 +15,10 @@ use crate::bootstrap::steps::{Progress, Steps};
 use crate::bootstrap::up::{self, UpOptions};
 use crate::cli::Cli;
 use crate::cluster;
+use crate::cluster::actions::{Action, Outcome};
 use crate::model::{ClusterEvent, ClusterInfo, Model, Snapshot};
 use crate::ui::progress::{self, ProgressView};
-use crate::ui::{self, KeyOutcome, UiState};
+use crate::ui::{self, KeyOutcome, Request, UiState};
 
 /// At most this many frames per second, however fast events arrive.
 const MAX_FPS: u64 = 30;
@@ -140,21 +141,59 @@ async fn dashboard(
     cluster::announce(info, &tx).await;
     let tasks = cluster::spawn_watchers(&client, &cli.target(), &model.config, &tx);
     drop(tx);
-    let result = event_loop(terminal, &mut model, rx, no_color()).await;
+    // The command channel: confirmed actions go to what cluster/ serves, outcomes come back.
+    // Served alongside the loop on this task (perform's futures need not be Send); it ends
+    // only when the loop drops its ends, so the loop decides when the dashboard stops.
+    let (action_tx, action_rx) = mpsc::channel(8);
+    let (outcome_tx, outcome_rx) = mpsc::channel(8);
+    let serve = async {
+        cluster::actions::serve(client.clone(), cli.flux_namespace.clone(), action_rx, outcome_tx).await;
+        std::future::pending::<()>().await;
+    };
+    let actions = Actions { tx: action_tx, rx: outcome_rx };
+    let result = tokio::select! {
+        r = event_loop(terminal, &mut model, rx, actions, no_color(), cli.read_only) => r,
+        () = serve => Ok(()),
+    };
     for t in tasks {
         t.abort();
     }
     result
 }
 
+/// Both ends of the command channel, as the event loop holds them.
+struct Actions {
+    tx: mpsc::Sender<Action>,
+    rx: mpsc::Receiver<Outcome>,
+}
+
+/// The cluster action a confirmed dashboard request stands for.
+fn action_of(request: Request) -> Action {
+    match request {
+        Request::Cordon(node) => Action::Cordon { node },
+        Request::Uncordon(node) => Action::Uncordon { node },
+        Request::DeletePod(pod) => Action::DeletePod { pod },
+    }
+}
+
+/// The footer line for an outcome: the last line of what was done, or the error.
+fn outcome_message(outcome: &Outcome) -> String {
+    match &outcome.result {
+        Ok(done) => done.lines().last().unwrap_or("done").to_string(),
+        Err(e) => format!("failed: {e}"),
+    }
+}
+
 async fn event_loop(
     terminal: &mut DefaultTerminal,
     model: &mut Model,
     mut rx: mpsc::Receiver<ClusterEvent>,
+    mut actions: Actions,
     no_color: bool,
+    read_only: bool,
 ) -> Result<()> {
     let mut keys = EventStream::new();
-    let mut state = UiState::new(no_color);
+    let mut state = UiState { read_only, ..UiState::new(no_color) };
     let mut snap = Snapshot::of(model, Utc::now());
     let (mut stale_snapshot, mut dirty) = (false, true);
     let frame = Duration::from_millis(1000 / MAX_FPS);
@@ -193,6 +232,14 @@ async fn event_loop(
                         KeyOutcome::Quit => return Ok(()),
                         KeyOutcome::Changed => dirty = true,
                         KeyOutcome::Ignored => {}
+                        KeyOutcome::Request(request) => {
+                            dirty = true;
+                            let action = action_of(request);
+                            tracing::info!(action = ?action, "confirmed in the dashboard");
+                            if actions.tx.try_send(action).is_err() {
+                                state.message = Some("busy: the previous actions are still running".into());
+                            }
+                        }
                     }
                 }
                 Some(Ok(TermEvent::Resize(..))) => dirty = true,
@@ -200,11 +247,33 @@ async fn event_loop(
                 Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),
                 None => return Ok(()),
             },
+            Some(outcome) = actions.rx.recv() => {
+                state.message = Some(outcome_message(&outcome));
+                dirty = true;
+            }
             _ = clock.tick() => {
                 stale_snapshot = true;
                 dirty = true;
             }
             _ = frame_due, if dirty => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_map_to_actions_and_outcomes_to_one_line() {
+        assert_eq!(action_of(Request::Cordon("w3".into())), Action::Cordon { node: "w3".into() });
+        assert_eq!(action_of(Request::Uncordon("w3".into())), Action::Uncordon { node: "w3".into() });
+        assert_eq!(action_of(Request::DeletePod("p".into())), Action::DeletePod { pod: "p".into() });
+        let done =
+            Outcome { action: Action::Cordon { node: "w3".into() }, result: Ok("node w3 cordoned".into()) };
+        assert_eq!(outcome_message(&done), "node w3 cordoned");
+        let failed =
+            Outcome { action: Action::DeletePod { pod: "p".into() }, result: Err("not found".into()) };
+        assert_eq!(outcome_message(&failed), "failed: not found");
     }
 }

@@ -27,7 +27,7 @@ pub struct Cli {
     /// Label key that assigns Flux objects and nodes to shards.
     #[arg(long, global = true, default_value = "sharding.fluxcd.io/key", value_name = "KEY")]
     pub shard_label: String,
-    /// Refuse every action that changes the cluster (`chaos`, `up`, `down`) with exit code 3.
+    /// Refuse every action that changes the cluster (`chaos`, `up`, `down` exit 3; dashboard action keys).
     #[arg(long, global = true)]
     pub read_only: bool,
     /// Where logs go (never to the terminal the dashboard draws on).

@@ -1,6 +1,6 @@
 //! Actions that change the cluster on purpose (failover demos): the only writes outside
-//! `up`. Each is a plain value so the command line and, later, the dashboard's command
-//! channel can describe it for a confirmation prompt before [`perform`] carries it out.
+//! `up`. Each is a plain value so the command line and the dashboard's command channel
+//! ([`serve`]) can describe it for a confirmation prompt before [`perform`] carries it out.
 
 use color_eyre::eyre::{Report, Result, WrapErr, bail, eyre};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
 use serde_json::json;
+use tokio::sync::mpsc;
 
 use crate::bootstrap::{kind, local};
 use crate::model::discovery::controller_ref;
@@ -132,6 +133,37 @@ pub async fn perform(client: &Client, flux_ns: &str, action: &Action) -> Result<
                 done.push(scale(client, flux_ns, &name, *replicas).await?);
             }
             Ok(done.join("\n"))
+        }
+    }
+}
+
+/// How an action sent to [`serve`] went: what was done, or why it failed (one line each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The action performed.
+    pub action: Action,
+    /// What was done ([`perform`]'s lines), or the error with its causes.
+    pub result: std::result::Result<String, String>,
+}
+
+/// The dashboard's command channel: performs each action received, one at a time, logs
+/// it and sends back its [`Outcome`]. Ends when `actions` closes or nobody listens.
+pub async fn serve(
+    client: Client,
+    flux_ns: String,
+    mut actions: mpsc::Receiver<Action>,
+    outcomes: mpsc::Sender<Outcome>,
+) {
+    while let Some(action) = actions.recv().await {
+        let what = action.describe(&flux_ns);
+        tracing::info!(action = %what, "performing action from the dashboard");
+        let result = perform(&client, &flux_ns, &action).await.map_err(|e| format!("{e:#}"));
+        match &result {
+            Ok(done) => tracing::info!(action = %what, done = %done, "action done"),
+            Err(e) => tracing::warn!(action = %what, error = %e, "action failed"),
+        }
+        if outcomes.send(Outcome { action, result }).await.is_err() {
+            return;
         }
     }
 }

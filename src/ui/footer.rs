@@ -35,6 +35,9 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &UiState, theme: Theme) {
             spans.push(Span::styled("  shards placement dependencies assignment events", theme.dim()));
             Line::from(spans)
         }
+        Input::Normal if state.confirm.is_some() => {
+            Line::from(hints(&[("y", "confirm"), ("any other key", "cancels")], theme))
+        }
         Input::Normal if state.message.is_some() => {
             Line::styled(format!(" {}", state.message.clone().unwrap_or_default()), theme.tone(Tone::Warn))
         }

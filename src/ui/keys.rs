@@ -1,16 +1,18 @@
 //! The key map, k9s-style. Keys change only the [`UiState`]; nothing here reaches the
-//! cluster, so `app.rs` just redraws when told something changed.
+//! cluster: a confirmed action comes back as [`KeyOutcome::Request`] for `app.rs` to send.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::model::Snapshot;
 
+use super::placement_panel::{PlacementRows, Target};
+use super::request::{READ_ONLY, Request};
 use super::table::Visible;
 use super::theme::Theme;
 use super::{Input, Panel, UiState, selected_details, view};
 
 /// What a key did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyOutcome {
     /// Nothing: no need to redraw.
     Ignored,
@@ -18,6 +20,8 @@ pub enum KeyOutcome {
     Changed,
     /// The user asked to quit.
     Quit,
+    /// The user confirmed an action: perform it (and redraw).
+    Request(Request),
 }
 
 /// Rows the current panel shows under the current filter.
@@ -38,18 +42,25 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> KeyOut
     }
     let before = state.clone();
     state.message = None;
+    let mut confirmed = None;
     let quit = match state.input {
         Input::Filter => {
             filter_key(state, key);
             false
         }
         Input::Command(_) => command_key(state, key),
+        Input::Normal if state.confirm.is_some() => {
+            confirmed = confirm_key(state, key);
+            false
+        }
         Input::Normal if state.help => overlay_key(state, key, |s| s.help = false),
         Input::Normal if state.details => details_key(state, key, snap),
         Input::Normal => normal_key(state, key, snap),
     };
     if quit {
         KeyOutcome::Quit
+    } else if let Some(request) = confirmed {
+        KeyOutcome::Request(request)
     } else if *state != before {
         KeyOutcome::Changed
     } else {
@@ -117,6 +128,49 @@ fn command_key(state: &mut UiState, key: KeyEvent) -> bool {
         }
     }
     false
+}
+
+/// `y` confirms the pending action; any other key cancels it (and does nothing else).
+fn confirm_key(state: &mut UiState, key: KeyEvent) -> Option<Request> {
+    let request = state.confirm.take()?;
+    if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+        state.message = Some(request.pending());
+        Some(request)
+    } else {
+        state.message = Some("cancelled".into());
+        None
+    }
+}
+
+/// The action an action key asks for on the selected row, or why there is none.
+fn action_for(c: char, state: &UiState, snap: &Snapshot) -> Result<Request, String> {
+    if state.panel != Panel::Placement {
+        return Err(format!("{c}: no action on this panel"));
+    }
+    let rows = PlacementRows::new(snap);
+    let visible = Visible::of(&rows, &state.filter);
+    let target = visible.len().checked_sub(1).and_then(|last| visible.get(state.list().selected.min(last)));
+    match (c, target.and_then(|i| rows.target(i))) {
+        ('c', Some(Target::Node(n))) if n.cordoned => Err(format!("node {} is already cordoned", n.name)),
+        ('c', Some(Target::Node(n))) => Ok(Request::Cordon(n.name.clone())),
+        ('u', Some(Target::Node(n))) if !n.cordoned => Err(format!("node {} is not cordoned", n.name)),
+        ('u', Some(Target::Node(n))) => Ok(Request::Uncordon(n.name.clone())),
+        ('x', Some(Target::Pod(p))) => Ok(Request::DeletePod(p.name.clone())),
+        ('c' | 'u', _) => Err(format!("{c}: select a node first")),
+        _ => Err(format!("{c}: select a pod first")),
+    }
+}
+
+/// An action key: refused under read-only, else the confirmation overlay opens.
+fn ask(c: char, state: &mut UiState, snap: &Snapshot) {
+    if state.read_only {
+        state.message = Some(READ_ONLY.into());
+        return;
+    }
+    match action_for(c, state, snap) {
+        Ok(request) => state.confirm = Some(request),
+        Err(why) => state.message = Some(why),
+    }
 }
 
 /// Help swallows keys so nothing moves underneath it.
@@ -187,6 +241,7 @@ fn normal_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
             state.details_scroll = 0;
         }
         KeyCode::Esc => state.filter.clear(),
+        KeyCode::Char(c @ ('c' | 'u' | 'x')) if !ctrl => ask(c, state, snap),
         _ => {}
     }
     false

@@ -16,6 +16,7 @@ mod layout;
 pub mod picture;
 mod placement_panel;
 pub mod progress;
+mod request;
 mod shards_panel;
 mod table;
 mod text;
@@ -38,6 +39,7 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use crate::model::Snapshot;
 
 pub use keys::{KeyOutcome, handle_key};
+pub use request::Request;
 pub use table::ListState;
 
 use details::Details;
@@ -137,8 +139,12 @@ pub struct UiState {
     pub details: bool,
     /// Lines the details overlay is scrolled down.
     pub details_scroll: u16,
-    /// A one-shot message for the footer (an unknown `:` command).
+    /// A one-shot message for the footer (an unknown `:` command, an action's outcome).
     pub message: Option<String>,
+    /// An action asked for and awaiting `y` (the confirmation overlay is open).
+    pub confirm: Option<Request>,
+    /// `--read-only`: action keys are refused with a footer message.
+    pub read_only: bool,
     /// Draw without colours (`NO_COLOR`).
     pub no_color: bool,
 }
@@ -210,6 +216,9 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, state: &UiState) {
     }
     if state.help {
         help::render(buf, area, theme);
+    }
+    if let Some(r) = &state.confirm {
+        request::render(buf, area, r, theme);
     }
 }
 

@@ -43,6 +43,26 @@ impl<'a> PlacementRows<'a> {
         }
         PlacementRows { snap, items }
     }
+
+    /// The node or pod row `i` shows, for the action keys; `None` on other rows.
+    pub fn target(&self, i: usize) -> Option<Target<'a>> {
+        let p = &self.snap.placement;
+        match *self.items.get(i)? {
+            Item::Node(n) => Some(Target::Node(&p.nodes[n])),
+            Item::Pod(n, j) => Some(Target::Pod(&p.nodes[n].pods[j])),
+            Item::UnscheduledPod(j) => Some(Target::Pod(&p.unscheduled[j])),
+            Item::Violation(_) | Item::Unscheduled => None,
+        }
+    }
+}
+
+/// What an action key on the Placement panel acts on.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// A node row.
+    Node(&'a NodeView),
+    /// A pod row (scheduled or not).
+    Pod(&'a PlacedPod),
 }
 
 /// A violation in one sentence.

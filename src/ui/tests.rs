@@ -12,7 +12,7 @@ use crate::model::Snapshot;
 use crate::model::event::WatchState;
 
 use super::sample::{now, snapshot};
-use super::{Panel, UiState, draw};
+use super::{Panel, Request, UiState, draw};
 
 /// The buffer as lines of text, trailing spaces trimmed (they are invisible anyway).
 fn text(buf: &Buffer) -> String {
@@ -98,6 +98,22 @@ fn details_of_a_shard_and_a_node() {
     state.lists[Panel::Placement.index()].selected = 11;
     state.details = true;
     insta::assert_snapshot!("details_worker2_80x24", screen(&snap, &state, 80, 24));
+}
+
+#[test]
+fn confirmation_overlay() {
+    let snap = snapshot();
+    let mut state = on(Panel::Placement);
+    state.lists[Panel::Placement.index()].selected = 14;
+    state.confirm = Some(Request::Cordon("shardwatch-worker3".into()));
+    insta::assert_snapshot!("confirm_cordon_80x24", screen(&snap, &state, 80, 24));
+    state.lists[Panel::Placement.index()].selected = 12;
+    state.confirm = Some(Request::DeletePod("source-controller-shard2-5b7c8d9f4-k2x9p".into()));
+    insta::assert_snapshot!("confirm_delete_pod_80x24", screen(&snap, &state, 80, 24));
+    // Read-only: the refusal is on the footer line.
+    let state = UiState { message: Some("read-only: actions are disabled".into()), ..on(Panel::Placement) };
+    let s = screen(&snap, &state, 80, 24);
+    assert_eq!(s.lines().last(), Some(" read-only: actions are disabled"), "{s}");
 }
 
 /// The header and panels when shardwatch cannot see everything.
@@ -188,7 +204,8 @@ fn never_panics_at_any_size() {
             for (help, details, filter) in
                 [(false, false, ""), (true, false, ""), (false, true, ""), (false, false, "x")]
             {
-                let mut state = UiState { help, details, filter: filter.into(), ..on(panel) };
+                let confirm = details.then(|| Request::DeletePod("a-very-long-pod-name-0123456789".into()));
+                let mut state = UiState { help, details, confirm, filter: filter.into(), ..on(panel) };
                 state.lists[panel.index()].selected = 1000;
                 for s in [&snap, &empty] {
                     draw_to(s, &state, w, h);

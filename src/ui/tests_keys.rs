@@ -3,7 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::sample::snapshot;
-use super::{Input, KeyOutcome, Panel, UiState, handle_key};
+use super::{Input, KeyOutcome, Panel, Request, UiState, handle_key};
 
 fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
@@ -159,4 +159,92 @@ fn panel_names_resolve() {
     assert_eq!(Panel::from_name("ks"), Some(Panel::Dependencies));
     assert_eq!(Panel::from_name("0"), None);
     assert_eq!(Panel::from_name(""), None);
+}
+
+/// The Placement panel with row `row` selected (0, 1 violations; 14 shardwatch-worker3;
+/// 12 a shard2 source-controller pod).
+fn placement_at(row: usize) -> UiState {
+    let mut s = UiState { panel: Panel::Placement, ..UiState::new(false) };
+    s.lists[Panel::Placement.index()].selected = row;
+    s
+}
+
+#[test]
+fn c_on_a_node_asks_and_y_confirms() {
+    let snap = snapshot();
+    let mut s = placement_at(14);
+    assert_eq!(handle_key(&mut s, ch('c'), &snap), KeyOutcome::Changed);
+    assert_eq!(s.confirm, Some(Request::Cordon("shardwatch-worker3".into())));
+    // Movement keys do not move under the overlay: only y confirms.
+    let outcome = handle_key(&mut s, ch('y'), &snap);
+    assert_eq!(outcome, KeyOutcome::Request(Request::Cordon("shardwatch-worker3".into())));
+    assert_eq!(s.confirm, None);
+    assert!(s.message.as_deref().unwrap_or("").contains("cordoning node shardwatch-worker3"));
+}
+
+#[test]
+fn anything_but_y_cancels() {
+    let snap = snapshot();
+    for cancel in [ch('n'), key(KeyCode::Esc), ch('j'), key(KeyCode::Enter), ch('q')] {
+        let mut s = placement_at(14);
+        handle_key(&mut s, ch('c'), &snap);
+        assert_eq!(handle_key(&mut s, cancel, &snap), KeyOutcome::Changed, "{cancel:?}");
+        assert_eq!(s.confirm, None);
+        assert_eq!(s.list().selected, 14, "the cancelling key does nothing else");
+        assert_eq!(s.message.as_deref(), Some("cancelled"));
+    }
+}
+
+#[test]
+fn x_on_a_pod_asks_to_delete_it() {
+    let snap = snapshot();
+    let mut s = placement_at(12);
+    handle_key(&mut s, ch('x'), &snap);
+    let Some(Request::DeletePod(pod)) = s.confirm.clone() else { panic!("{:?}", s.confirm) };
+    assert!(pod.starts_with("source-controller-shard2-"), "{pod}");
+    assert_eq!(handle_key(&mut s, ch('y'), &snap), KeyOutcome::Request(Request::DeletePod(pod)));
+}
+
+#[test]
+fn action_keys_need_the_right_row() {
+    let snap = snapshot();
+    // x on a node, c on a pod, c on a violation: a message, no overlay.
+    for (row, c, want) in [(14, 'x', "select a pod"), (12, 'c', "select a node"), (0, 'c', "select a node")] {
+        let mut s = placement_at(row);
+        handle_key(&mut s, ch(c), &snap);
+        assert_eq!(s.confirm, None);
+        assert!(s.message.as_deref().unwrap_or("").contains(want), "{row} {c}: {:?}", s.message);
+    }
+    // u on a node that is not cordoned.
+    let mut s = placement_at(14);
+    handle_key(&mut s, ch('u'), &snap);
+    assert_eq!(s.confirm, None);
+    assert!(s.message.as_deref().unwrap_or("").contains("not cordoned"));
+    // Other panels: nothing to act on.
+    let mut s = UiState::new(false);
+    handle_key(&mut s, ch('x'), &snap);
+    assert_eq!(s.confirm, None);
+    assert!(s.message.as_deref().unwrap_or("").contains("no action on this panel"));
+}
+
+#[test]
+fn u_on_a_cordoned_node_asks_to_uncordon() {
+    let mut snap = snapshot();
+    snap.placement.nodes[3].cordoned = true;
+    let mut s = placement_at(14);
+    handle_key(&mut s, ch('c'), &snap);
+    assert_eq!(s.confirm, None, "already cordoned");
+    handle_key(&mut s, ch('u'), &snap);
+    assert_eq!(s.confirm, Some(Request::Uncordon("shardwatch-worker3".into())));
+}
+
+#[test]
+fn read_only_refuses_action_keys() {
+    let snap = snapshot();
+    for (row, c) in [(14, 'c'), (14, 'u'), (12, 'x')] {
+        let mut s = UiState { read_only: true, ..placement_at(row) };
+        assert_eq!(handle_key(&mut s, ch(c), &snap), KeyOutcome::Changed);
+        assert_eq!(s.confirm, None);
+        assert_eq!(s.message.as_deref(), Some("read-only: actions are disabled"));
+    }
 }
