@@ -7,7 +7,6 @@
 mod flux_stack;
 mod support;
 
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -21,20 +20,6 @@ const DEADLINE: Duration = Duration::from_secs(90);
 
 /// The tests cordon shard3's worker, which another test needs schedulable: one at a time.
 static WORKER3: Mutex<()> = Mutex::new(());
-
-/// Runs the real binary with stdin not a terminal; returns (exit code, stdout, stderr).
-fn shardwatch(cluster: &Cluster, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_shardwatch"))
-        .arg("--kubeconfig")
-        .arg(&cluster.kubeconfig)
-        .args(["--log-file", "/dev/null"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run shardwatch");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
-}
 
 /// Whether the node is marked unschedulable.
 fn cordoned(cluster: &Cluster, node: &str) -> bool {
@@ -62,27 +47,25 @@ fn refused_unconfirmed_and_confirmed_cordon() {
     let _uncordon = Uncordon(&cluster, SHARD3_NODE);
     let flux = ["--flux-namespace", ns.name.as_str()];
 
-    let (code, _, err) = shardwatch(
-        &cluster,
-        &[&flux[..], &["--read-only", "chaos", "cordon", SHARD3_NODE, "--yes"]].concat(),
-    );
+    let (code, _, err) =
+        cluster.shardwatch(&[&flux[..], &["--read-only", "chaos", "cordon", SHARD3_NODE, "--yes"]].concat());
     assert_eq!(code, 3, "--read-only refuses with exit 3; stderr: {err}");
     assert!(err.contains("--read-only"), "the refusal names --read-only: {err}");
     assert!(!cordoned(&cluster, SHARD3_NODE), "--read-only must not cordon");
 
-    let (code, _, err) = shardwatch(&cluster, &[&flux[..], &["chaos", "cordon", SHARD3_NODE]].concat());
+    let (code, _, err) = cluster.shardwatch(&[&flux[..], &["chaos", "cordon", SHARD3_NODE]].concat());
     assert_eq!(code, 3, "no TTY and no --yes refuses with exit 3; stderr: {err}");
     assert!(err.contains("--yes"), "the refusal says how to confirm: {err}");
     assert!(!cordoned(&cluster, SHARD3_NODE), "an unconfirmed cordon must not cordon");
 
     let (code, out, err) =
-        shardwatch(&cluster, &[&flux[..], &["chaos", "cordon", SHARD3_NODE, "--yes"]].concat());
+        cluster.shardwatch(&[&flux[..], &["chaos", "cordon", SHARD3_NODE, "--yes"]].concat());
     assert_eq!(code, 0, "cordon --yes succeeds; stderr: {err}");
     assert!(out.contains("cordoned"), "says what was done: {out}");
     assert!(cordoned(&cluster, SHARD3_NODE), "cordon sets spec.unschedulable");
 
     let (code, _, err) =
-        shardwatch(&cluster, &[&flux[..], &["chaos", "uncordon", SHARD3_NODE, "--yes"]].concat());
+        cluster.shardwatch(&[&flux[..], &["chaos", "uncordon", SHARD3_NODE, "--yes"]].concat());
     assert_eq!(code, 0, "uncordon --yes succeeds; stderr: {err}");
     assert!(!cordoned(&cluster, SHARD3_NODE), "uncordon clears spec.unschedulable");
 }
@@ -104,7 +87,7 @@ fn ready_pods(cluster: &Cluster, ns: &str, name: &str) -> Result<Vec<(String, St
 
 /// A shard's health in `snapshot -o json`.
 fn shard_health(cluster: &Cluster, ns: &str, shard: &str) -> Result<String, String> {
-    let (code, out, err) = shardwatch(cluster, &["snapshot", "-o", "json", "--flux-namespace", ns, "-n", ns]);
+    let (code, out, err) = cluster.shardwatch(&["snapshot", "-o", "json", "--flux-namespace", ns, "-n", ns]);
     if code != 0 {
         return Err(format!("snapshot exited {code}: {err}"));
     }
@@ -133,8 +116,7 @@ fn deleted_shard_pod_is_replaced_and_a_controller_scaled_to_zero_takes_its_shard
         let pods = ready_pods(&cluster, &ns.name, app)?;
         pods.iter().find(|(_, node)| node == SHARD2_NODE).map(|(p, _)| p.clone()).ok_or(format!("{pods:?}"))
     });
-    let (code, out, err) =
-        shardwatch(&cluster, &[&flux[..], &["chaos", "delete-pod", &old, "--yes"]].concat());
+    let (code, out, err) = cluster.shardwatch(&[&flux[..], &["chaos", "delete-pod", &old, "--yes"]].concat());
     assert_eq!(code, 0, "delete-pod --yes succeeds; stderr: {err}");
     assert!(out.contains(&old), "names the deleted pod: {out}");
     wait_until(DEADLINE, &format!("a new Ready {app} pod on {SHARD2_NODE}"), || {
@@ -151,7 +133,7 @@ fn deleted_shard_pod_is_replaced_and_a_controller_scaled_to_zero_takes_its_shard
         }
     });
     let (code, _, err) =
-        shardwatch(&cluster, &[&flux[..], &["chaos", "scale", dep, "--replicas", "0", "--yes"]].concat());
+        cluster.shardwatch(&[&flux[..], &["chaos", "scale", dep, "--replicas", "0", "--yes"]].concat());
     assert_eq!(code, 0, "scale --yes succeeds; stderr: {err}");
     let replicas = cluster.get_json(&["-n", &ns.name, "get", "deployment", dep]).expect("get deployment")["spec"]
         ["replicas"]
@@ -165,7 +147,7 @@ fn deleted_shard_pod_is_replaced_and_a_controller_scaled_to_zero_takes_its_shard
     });
 
     let (code, _, err) =
-        shardwatch(&cluster, &[&flux[..], &["chaos", "scale", dep, "--replicas", "1", "--yes"]].concat());
+        cluster.shardwatch(&[&flux[..], &["chaos", "scale", dep, "--replicas", "1", "--yes"]].concat());
     assert_eq!(code, 0, "scaling back succeeds; stderr: {err}");
     wait_until(DEADLINE, "shard3 Healthy again", || match shard_health(&cluster, &ns.name, "shard3")? {
         h if h == "Healthy" => Ok(()),

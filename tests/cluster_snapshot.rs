@@ -8,7 +8,6 @@ mod flux_stack;
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -18,23 +17,10 @@ const SHARDS: [&str; 3] = ["shard1", "shard2", "shard3"];
 const SHARD2_NODE: &str = "shardwatch-worker2";
 const DEADLINE: Duration = Duration::from_secs(180);
 
-/// Runs the real binary; returns (exit code, stdout, stderr).
-fn shardwatch(cluster: &Cluster, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_shardwatch"))
-        .arg("--kubeconfig")
-        .arg(&cluster.kubeconfig)
-        .args(["--log-file", "/dev/null"])
-        .args(args)
-        .output()
-        .expect("run shardwatch");
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
-}
-
 /// `snapshot -o json` for controllers in `flux_ns` and Flux objects in `objects_ns`.
 fn snapshot(cluster: &Cluster, flux_ns: &str, objects_ns: &str) -> Result<Value, String> {
     let (code, out, err) =
-        shardwatch(cluster, &["snapshot", "-o", "json", "--flux-namespace", flux_ns, "-n", objects_ns]);
+        cluster.shardwatch(&["snapshot", "-o", "json", "--flux-namespace", flux_ns, "-n", objects_ns]);
     if code != 0 {
         return Err(format!("snapshot exited {code}: {err}"));
     }
@@ -140,7 +126,7 @@ fn snapshot_and_check_report_shards_placement_states_root_causes_and_a_failed_wo
     });
     assert_eq!(snap["placement"]["violations"], Value::Array(vec![]));
     assert_eq!(snap["overall"]["verdict"], "healthy", "reasons: {}", snap["overall"]["reasons"]);
-    let (code, out, _) = shardwatch(&cluster, &["check", "--flux-namespace", &flux.name, "-n", &quiet.name]);
+    let (code, out, _) = cluster.shardwatch(&["check", "--flux-namespace", &flux.name, "-n", &quiet.name]);
     assert_eq!(code, 0, "check on a healthy stack: {out}");
 
     // 2. Flux objects with the statuses Flux would write.
@@ -232,7 +218,7 @@ fn snapshot_and_check_report_shards_placement_states_root_causes_and_a_failed_wo
     assert_eq!(orphans[0]["orphan"], "no_controller");
     assert_eq!(orphans[0]["shard"], "shard4");
     assert_eq!(snap["overall"]["verdict"], "failing");
-    let (code, out, _) = shardwatch(&cluster, &["check", "--flux-namespace", &flux.name, "-n", ns]);
+    let (code, out, _) = cluster.shardwatch(&["check", "--flux-namespace", &flux.name, "-n", ns]);
     assert_eq!(code, 1, "check with a failed Kustomization: {out}");
     assert!(out.contains("infra-controllers"), "check names the failure: {out}");
 
@@ -255,7 +241,7 @@ fn snapshot_and_check_report_shards_placement_states_root_causes_and_a_failed_wo
     let node2 =
         snap["placement"]["nodes"].as_array().unwrap().iter().find(|n| n["name"] == SHARD2_NODE).unwrap();
     assert_ne!(node2["ready"], true, "the failed worker is not Ready: {node2}");
-    let (code, out, _) = shardwatch(&cluster, &["check", "--flux-namespace", &flux.name, "-n", &quiet.name]);
+    let (code, out, _) = cluster.shardwatch(&["check", "--flux-namespace", &flux.name, "-n", &quiet.name]);
     assert_eq!(code, 1, "check with shard2's worker down: {out}");
     assert!(out.contains("shard2"), "check names shard2: {out}");
 
@@ -264,6 +250,6 @@ fn snapshot_and_check_report_shards_placement_states_root_causes_and_a_failed_wo
     wait_until(DEADLINE, "every shard healthy again", || {
         all_shards_healthy(&snapshot(&cluster, &flux.name, &quiet.name)?)
     });
-    let (code, out, _) = shardwatch(&cluster, &["check", "--flux-namespace", &flux.name, "-n", &quiet.name]);
+    let (code, out, _) = cluster.shardwatch(&["check", "--flux-namespace", &flux.name, "-n", &quiet.name]);
     assert_eq!(code, 0, "check after recovery: {out}");
 }

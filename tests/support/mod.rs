@@ -112,6 +112,21 @@ impl Cluster {
         cmd
     }
 
+    /// Runs the real shardwatch binary against this cluster, stdin closed and logs
+    /// discarded; returns (exit code, stdout, stderr).
+    pub fn shardwatch(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_shardwatch"))
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["--log-file", "/dev/null"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run shardwatch");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+    }
+
     /// Runs kubectl; its stdout on success, a description with stderr otherwise.
     pub fn kubectl(&self, args: &[&str]) -> Result<String, String> {
         let out = self.command().args(args).output().map_err(|e| format!("cannot run kubectl: {e}"))?;
