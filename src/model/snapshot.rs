@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::assignment::{AssignmentView, assignment};
 use super::event::{ClusterInfo, WatchState};
+use super::failover::IncidentView;
 use super::graph::{DependencyGraph, dependency_graph};
 use super::objects::Time;
 use super::placement::{PlacementView, placement};
@@ -47,6 +48,8 @@ pub struct Snapshot {
     pub assignment: AssignmentView,
     /// Recent changes, newest first.
     pub events: Vec<LogEntry>,
+    /// Failover incidents per shard, newest first.
+    pub failover: Vec<IncidentView>,
 }
 
 impl Snapshot {
@@ -78,6 +81,7 @@ impl Snapshot {
             dependencies,
             assignment,
             events: model.log.iter().rev().cloned().collect(),
+            failover: model.failover.views(),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::Serialize;
 
 use super::event::{Change, ClusterEvent, ClusterInfo, Object, ObjectId, ResourceKind, WatchState};
+use super::failover::FailoverTracker;
 use super::objects::{Deployment, FluxKey, FluxObject, KubeEvent, Lease, Node, Pod, Time};
 use super::timeline::{self, LogEntry};
 
@@ -56,6 +57,8 @@ pub struct Model {
     pub last_seen: Option<Time>,
     /// Bumped on every applied change, so views can cache by it.
     pub revision: u64,
+    /// Failover incidents per shard, kept incrementally.
+    pub failover: FailoverTracker,
 }
 
 impl Model {
@@ -70,6 +73,8 @@ impl Model {
         let at = event.at;
         self.last_seen = Some(self.last_seen.map_or(at, |t| t.max(at)));
         self.revision += 1;
+        let mut failover = std::mem::take(&mut self.failover);
+        let touched = failover.before(self, &event.change, at);
         match event.change {
             Change::Applied(obj) => self.upsert(obj, at),
             Change::Deleted(id) => self.delete(id, at),
@@ -88,6 +93,8 @@ impl Model {
             }
             Change::Cluster(info) => self.cluster = info,
         }
+        failover.after(self, touched, at);
+        self.failover = failover;
     }
 
     /// The visibility of a kind (Syncing when never reported).

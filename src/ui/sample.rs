@@ -421,5 +421,6 @@ pub fn snapshot() -> Snapshot {
         dependencies,
         assignment,
         events: events(),
+        failover: Vec::new(),
     }
 }
