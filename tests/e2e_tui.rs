@@ -98,3 +98,67 @@ fn up_shows_its_steps_then_opens_the_dashboard_on_the_same_screen() {
     term.send("q");
     assert!(term.wait_exit(Duration::from_secs(10)), "q did not quit:\n{}", term.contents());
 }
+
+/// The first screen line holding every one of `parts`, if any.
+fn line_with<'a>(screen: &'a str, parts: &[&str]) -> Option<&'a str> {
+    screen.lines().find(|l| parts.iter().all(|p| l.contains(p)))
+}
+
+/// Waits until some line of the screen holds every one of `parts`; returns that line.
+fn wait_for_line(term: &Terminal, parts: &[&str], timeout: Duration) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let screen = term.contents();
+        if let Some(line) = line_with(&screen, parts) {
+            return line.trim_matches(|c: char| c == '│' || c.is_whitespace()).to_string();
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "no line with {parts:?} within {timeout:?}; the screen:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn events_panel_shows_a_node_failover_open_then_recovered() {
+    const DEADLINE: Duration = Duration::from_secs(120);
+    let Some(cluster) = support::cluster() else { return };
+    // No healthy_nodes() guard here: fail_node takes the write side of that lock.
+    flux_stack::install_flux_crds(&cluster);
+    let flux = cluster.namespace("sw-tui-failover");
+    cluster.apply(&flux_stack::controller_deployments(&flux.name, &["shard1", "shard2", "shard3"]));
+    let kubeconfig = cluster.kubeconfig.to_string_lossy().into_owned();
+    let mut term = Terminal::spawn(
+        env!("CARGO_BIN_EXE_shardwatch"),
+        &[
+            "--kubeconfig",
+            &kubeconfig,
+            "--flux-namespace",
+            &flux.name,
+            "-n",
+            &flux.name,
+            "--log-file",
+            "/dev/null",
+        ],
+        &[("NO_COLOR", "1")],
+        160,
+        40,
+    );
+    term.wait_for("HEALTHY", DEADLINE);
+    term.send("5");
+    term.wait_for("Events [", DEADLINE);
+
+    let failed = cluster.fail_node("shardwatch-worker2");
+    let open = wait_for_line(&term, &["shard2", "open"], DEADLINE);
+    eprintln!("open incident row: {open}");
+
+    failed.restore();
+    let recovered = wait_for_line(&term, &["shard2", "recovered in"], DEADLINE);
+    eprintln!("recovered incident row: {recovered}");
+    let screen = term.contents();
+    assert!(screen.contains("Failover"), "the Failover section heads the panel:\n{screen}");
+    assert!(line_with(&screen, &["shard2", "open"]).is_none(), "shard2 is no longer open:\n{screen}");
+    term.send("q");
+    assert!(term.wait_exit(Duration::from_secs(10)), "q did not quit:\n{}", term.contents());
+}

@@ -81,7 +81,7 @@ fn problems(snap: &Snapshot, panel: Panel) -> usize {
             .filter(|n| !matches!(n.state.state, ObjectState::Ready | ObjectState::Suspended))
             .count(),
         Panel::Assignment => snap.assignment.orphans.len(),
-        Panel::Events => 0,
+        Panel::Events => snap.failover.iter().filter(|i| i.open).count(),
     }
 }
 

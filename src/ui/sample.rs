@@ -13,6 +13,7 @@ use chrono::{Duration, TimeZone, Utc};
 
 use crate::model::assignment::{AssignedObject, AssignmentView, Orphan, ShardAssignment};
 use crate::model::event::{ClusterInfo, WatchState};
+use crate::model::failover::{Incident, IncidentView};
 use crate::model::flux_state::{ObjectState, StateDetail};
 use crate::model::graph::{DependencyGraph, GraphNode, RootCause};
 use crate::model::objects::{FluxKey, FluxKind, Time};
@@ -387,6 +388,46 @@ fn events() -> Vec<LogEntry> {
         e(3_600, Info, "Kustomization/flux-system/apps", "Ready=True (ReconciliationSucceeded)"),
         e(10_800, Info, "watch/kustomizations", "watching"),
     ]
+}
+
+/// Two outages of shard2: one still open (worker2 NotReady) and an earlier one that recovered.
+fn failover() -> Vec<IncidentView> {
+    let view = |incident: Incident| IncidentView {
+        recovery_secs: incident.recovery_secs(),
+        open: incident.is_open(),
+        incident,
+    };
+    vec![
+        view(Incident {
+            shard: "shard2".into(),
+            began: ago(42),
+            cause: "node shardwatch-worker2 NotReady".into(),
+            lost_ready_at: Some(ago(31)),
+            lost_leader_at: Some(ago(31)),
+            recovered_at: None,
+            recovered_on: Vec::new(),
+            waited: vec![
+                key(FluxKind::GitRepository, "flux-system", "infra"),
+                ks("infra-controllers"),
+                key(FluxKind::HelmRelease, "monitoring", "kube-prometheus-stack"),
+            ],
+        }),
+        view(Incident {
+            shard: "shard2".into(),
+            began: ago(3_720),
+            cause: "node shardwatch-worker2 NotReady".into(),
+            lost_ready_at: Some(ago(3_708)),
+            lost_leader_at: Some(ago(3_705)),
+            recovered_at: Some(ago(3_600)),
+            recovered_on: vec!["shardwatch-worker2".into()],
+            waited: vec![ks("infra-controllers")],
+        }),
+    ]
+}
+
+/// The sample snapshot with a failover timeline: one open and one closed incident.
+pub fn snapshot_with_failover() -> Snapshot {
+    Snapshot { failover: failover(), ..snapshot() }
 }
 
 /// The whole sample snapshot.

@@ -11,7 +11,7 @@ use ratatui::style::{Color, Modifier};
 use crate::model::Snapshot;
 use crate::model::event::WatchState;
 
-use super::sample::{now, snapshot};
+use super::sample::{now, snapshot, snapshot_with_failover};
 use super::{Panel, Request, UiState, draw};
 
 /// The buffer as lines of text, trailing spaces trimmed (they are invisible anyway).
@@ -67,6 +67,21 @@ golden!(placement, Panel::Placement);
 golden!(dependencies, Panel::Dependencies);
 golden!(assignment, Panel::Assignment);
 golden!(events, Panel::Events);
+
+#[test]
+fn events_with_a_failover_timeline() {
+    let snap = snapshot_with_failover();
+    let state = on(Panel::Events);
+    insta::assert_snapshot!("events_failover_80x24", screen(&snap, &state, 80, 24));
+    insta::assert_snapshot!("events_failover_160x48", screen(&snap, &state, 160, 48));
+    // Enter on the open incident (row 1, under the heading): every time and the waited objects.
+    let mut state = on(Panel::Events);
+    state.lists[Panel::Events.index()].selected = 1;
+    state.details = true;
+    insta::assert_snapshot!("details_failover_open_80x24", screen(&snap, &state, 80, 24));
+    state.lists[Panel::Events.index()].selected = 2;
+    insta::assert_snapshot!("details_failover_closed_160x48", screen(&snap, &state, 160, 48));
+}
 
 #[test]
 fn help_overlay() {
