@@ -152,6 +152,7 @@ fn events_panel_shows_a_node_failover_open_then_recovered() {
     let failed = cluster.fail_node("shardwatch-worker2");
     let open = wait_for_line(&term, &["shard2", "open"], DEADLINE);
     eprintln!("open incident row: {open}");
+    assert!(open.contains("node shardwatch-worker2 NotReady"), "the incident names the failed node: {open}");
 
     failed.restore();
     let recovered = wait_for_line(&term, &["shard2", "recovered in"], DEADLINE);

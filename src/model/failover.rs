@@ -352,7 +352,7 @@ impl FailoverTracker {
             ready_nodes: BTreeSet::new(),
         };
         let mut ready_by_controller: HashMap<String, u32> = HashMap::new();
-        let node_down = |n: &str| model.nodes.get(n).is_some_and(|n| n.ready == Some(false));
+        let node_down = |n: &str| model.nodes.get(n).is_some_and(|n| n.ready != Some(true));
         for name in self.shard_deps.get(shard).into_iter().flatten() {
             let Some(dep) = model.deployments.get(name) else { continue };
             let controller = controller_ref(dep, label).controller;

@@ -162,3 +162,16 @@ fn only_the_last_incidents_are_kept() {
     let snap = Snapshot::of(&model, at(500));
     assert_eq!(snap.failover.first().map(|v| v.incident.began), Some(at(400)), "newest first");
 }
+
+#[test]
+fn a_node_whose_ready_condition_turns_unknown_counts_as_down() {
+    // The node-lifecycle controller reports a silent kubelet as Ready=Unknown, not False.
+    let mut model = seed_stack(now());
+    let mut silent = node(WORKERS[1], Some("shard2"));
+    silent.ready = None;
+    model.apply(applied(at(10), silent));
+    let all = incidents(&model);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    assert_eq!(all[0].cause, "node shardwatch-worker2 NotReady");
+    assert_eq!(all[0].began, at(10));
+}
