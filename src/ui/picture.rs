@@ -53,7 +53,12 @@ pub fn svg(buf: &Buffer) -> String {
             if symbol.trim().is_empty() {
                 continue;
             }
-            let fg = color_hex(cell.fg).unwrap_or(FOREGROUND);
+            // Reversed cells swap colours, as a terminal does: text takes the background's.
+            let fg = if cell.modifier.contains(Modifier::REVERSED) {
+                color_hex(cell.bg).unwrap_or(BACKGROUND)
+            } else {
+                color_hex(cell.fg).unwrap_or(FOREGROUND)
+            };
             let weight = if cell.modifier.contains(Modifier::BOLD) { r#" font-weight="bold""# } else { "" };
             let _ = writeln!(
                 out,
@@ -78,6 +83,7 @@ fn cell_bg(buf: &Buffer, x: u16, y: u16) -> Option<&'static str> {
 fn color_hex(c: Color) -> Option<&'static str> {
     Some(match c {
         Color::Reset => return None,
+        Color::Indexed(237) => "#3a3a3a",
         Color::Black => "#1d1f21",
         Color::Red => "#cc6666",
         Color::Green => "#8abe6a",

@@ -198,7 +198,9 @@ fn selected_row_is_highlighted() {
     state.lists[0].selected = 2;
     let buf = draw_to(&snap, &state, 80, 24);
     let pos = find(&buf, "○ shard2");
-    assert_eq!(buf[pos].bg, Color::DarkGray);
+    assert_eq!(buf[pos].bg, super::theme::SELECTED_BG);
+    // Muted text on the selected row must differ from the bar, or it vanishes.
+    assert!(buf.content.iter().all(|c| c.bg != super::theme::SELECTED_BG || c.fg != c.bg));
     let other = find(&buf, "◐ shard3");
     assert_eq!(buf[other].bg, Color::Reset);
 }

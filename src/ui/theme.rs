@@ -26,6 +26,9 @@ pub enum Tone {
     Plain,
 }
 
+/// The selection bar: a 256-colour dark grey, darker than muted text (DarkGray).
+pub const SELECTED_BG: Color = Color::Indexed(237);
+
 /// The palette: styles for tones, states and chrome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {
@@ -62,7 +65,8 @@ impl Theme {
         if self.no_color {
             Style::new().add_modifier(Modifier::REVERSED)
         } else {
-            Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD)
+            // Darker than the muted text colour, so dim spans stay readable on the bar.
+            Style::new().bg(SELECTED_BG).add_modifier(Modifier::BOLD)
         }
     }
 
