@@ -14,30 +14,36 @@ use pty::Terminal;
 
 const SCREEN: Duration = Duration::from_secs(60);
 
+/// The seed's 13 controllers in a fresh namespace, and the dashboard watching them in a
+/// `cols`×40 terminal with NO_COLOR. The namespace lives as long as the guard returned.
+fn dashboard_on_seed_stack(
+    cluster: &support::Cluster,
+    prefix: &str,
+    cols: u16,
+) -> (support::Namespace, Terminal) {
+    flux_stack::install_flux_crds(cluster);
+    let flux = cluster.namespace(prefix);
+    cluster.apply(&flux_stack::controller_deployments(&flux.name, &["shard1", "shard2", "shard3"]));
+    let kubeconfig = cluster.kubeconfig.to_string_lossy().into_owned();
+    let args = [
+        "--kubeconfig",
+        &kubeconfig,
+        "--flux-namespace",
+        &flux.name,
+        "-n",
+        &flux.name,
+        "--log-file",
+        "/dev/null",
+    ];
+    let term = Terminal::spawn(env!("CARGO_BIN_EXE_shardwatch"), &args, &[("NO_COLOR", "1")], cols, 40);
+    (flux, term)
+}
+
 #[test]
 fn dashboard_shows_live_shards_and_switches_panels_with_keys() {
     let Some(cluster) = support::cluster() else { return };
     let _nodes = support::healthy_nodes();
-    flux_stack::install_flux_crds(&cluster);
-    let flux = cluster.namespace("sw-tui");
-    cluster.apply(&flux_stack::controller_deployments(&flux.name, &["shard1", "shard2", "shard3"]));
-    let kubeconfig = cluster.kubeconfig.to_string_lossy().into_owned();
-    let mut term = Terminal::spawn(
-        env!("CARGO_BIN_EXE_shardwatch"),
-        &[
-            "--kubeconfig",
-            &kubeconfig,
-            "--flux-namespace",
-            &flux.name,
-            "-n",
-            &flux.name,
-            "--log-file",
-            "/dev/null",
-        ],
-        &[("NO_COLOR", "1")],
-        120,
-        40,
-    );
+    let (_flux, mut term) = dashboard_on_seed_stack(&cluster, "sw-tui", 120);
 
     // The Shards panel fills in as the watches deliver: all four shards, then ready pods.
     let screen = term.wait_for("shard3", SCREEN);
@@ -125,26 +131,7 @@ fn events_panel_shows_a_node_failover_open_then_recovered() {
     const DEADLINE: Duration = Duration::from_secs(120);
     let Some(cluster) = support::cluster() else { return };
     // No healthy_nodes() guard here: fail_node takes the write side of that lock.
-    flux_stack::install_flux_crds(&cluster);
-    let flux = cluster.namespace("sw-tui-failover");
-    cluster.apply(&flux_stack::controller_deployments(&flux.name, &["shard1", "shard2", "shard3"]));
-    let kubeconfig = cluster.kubeconfig.to_string_lossy().into_owned();
-    let mut term = Terminal::spawn(
-        env!("CARGO_BIN_EXE_shardwatch"),
-        &[
-            "--kubeconfig",
-            &kubeconfig,
-            "--flux-namespace",
-            &flux.name,
-            "-n",
-            &flux.name,
-            "--log-file",
-            "/dev/null",
-        ],
-        &[("NO_COLOR", "1")],
-        160,
-        40,
-    );
+    let (_flux, mut term) = dashboard_on_seed_stack(&cluster, "sw-tui-failover", 160);
     term.wait_for("HEALTHY", DEADLINE);
     term.send("5");
     term.wait_for("Events [", DEADLINE);

@@ -15,7 +15,6 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{ApiResource, DynamicObject};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::watcher;
 use kube::{Api, Client, Config, ResourceExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -93,85 +92,74 @@ pub fn spawn_watchers(
 ) -> Vec<JoinHandle<()>> {
     let ns = config.flux_namespace.as_str();
     let label = config.shard_label.clone();
-    let mut tasks = Vec::new();
-    let mut go =
-        |fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| tasks.push(tokio::spawn(fut));
-    let cfg = watcher::Config::default;
-
-    go(Box::pin(watch::run(
-        Api::<Node>::all(client.clone()),
-        cfg(),
-        Trimmer {
-            kind: ResourceKind::Node,
-            trim: Box::new(|n| Object::Node(trim::node(n))),
-            id: Box::new(|n| ObjectId::Node(n.name_any())),
-        },
-        tx.clone(),
-    )));
-    go(Box::pin(watch::run(
-        Api::<Pod>::namespaced(client.clone(), ns),
-        cfg(),
-        Trimmer {
-            kind: ResourceKind::Pod,
-            trim: Box::new(|p| Object::Pod(trim::pod(p))),
-            id: Box::new(|p| ObjectId::Pod(p.namespace().unwrap_or_default(), p.name_any())),
-        },
-        tx.clone(),
-    )));
+    let c = || client.clone();
     let dlabel = label.clone();
-    go(Box::pin(watch::run(
-        Api::<Deployment>::namespaced(client.clone(), ns),
-        cfg(),
-        Trimmer {
-            kind: ResourceKind::Deployment,
-            trim: Box::new(move |d| Object::Deployment(trim::deployment(d, &dlabel))),
-            id: Box::new(|d| ObjectId::Deployment(d.namespace().unwrap_or_default(), d.name_any())),
-        },
-        tx.clone(),
-    )));
-    go(Box::pin(watch::run(
-        Api::<Lease>::namespaced(client.clone(), ns),
-        cfg(),
-        Trimmer {
-            kind: ResourceKind::Lease,
-            trim: Box::new(|l| Object::Lease(trim::lease(l))),
-            id: Box::new(|l| ObjectId::Lease(l.name_any())),
-        },
-        tx.clone(),
-    )));
-    go(Box::pin(watch::run(
-        Api::<Event>::namespaced(client.clone(), ns),
-        cfg(),
-        Trimmer {
-            kind: ResourceKind::Event,
-            trim: Box::new(|e| Object::Event(trim::event(e))),
-            id: Box::new(|e| ObjectId::Event(e.namespace().unwrap_or_default(), e.name_any())),
-        },
-        tx.clone(),
-    )));
+    let mut tasks = vec![
+        tokio::spawn(watch::run(
+            Api::<Node>::all(c()),
+            Trimmer::new(
+                ResourceKind::Node,
+                |n| Object::Node(trim::node(n)),
+                |n| ObjectId::Node(n.name_any()),
+            ),
+            tx.clone(),
+        )),
+        tokio::spawn(watch::run(
+            Api::<Pod>::namespaced(c(), ns),
+            Trimmer::new(
+                ResourceKind::Pod,
+                |p| Object::Pod(trim::pod(p)),
+                |p| ObjectId::Pod(p.namespace().unwrap_or_default(), p.name_any()),
+            ),
+            tx.clone(),
+        )),
+        tokio::spawn(watch::run(
+            Api::<Deployment>::namespaced(c(), ns),
+            Trimmer::new(
+                ResourceKind::Deployment,
+                move |d| Object::Deployment(trim::deployment(d, &dlabel)),
+                |d| ObjectId::Deployment(d.namespace().unwrap_or_default(), d.name_any()),
+            ),
+            tx.clone(),
+        )),
+        tokio::spawn(watch::run(
+            Api::<Lease>::namespaced(c(), ns),
+            Trimmer::new(
+                ResourceKind::Lease,
+                |l| Object::Lease(trim::lease(l)),
+                |l| ObjectId::Lease(l.name_any()),
+            ),
+            tx.clone(),
+        )),
+        tokio::spawn(watch::run(
+            Api::<Event>::namespaced(c(), ns),
+            Trimmer::new(
+                ResourceKind::Event,
+                |e| Object::Event(trim::event(e)),
+                |e| ObjectId::Event(e.namespace().unwrap_or_default(), e.name_any()),
+            ),
+            tx.clone(),
+        )),
+    ];
     for kind in FluxKind::ALL {
         let ar = flux_resource(kind);
         let flabel = label.clone();
         let api = match &target.objects_namespace {
-            Some(ns) => Api::<DynamicObject>::namespaced_with(client.clone(), ns, &ar),
-            None => Api::<DynamicObject>::all_with(client.clone(), &ar),
+            Some(ns) => Api::<DynamicObject>::namespaced_with(c(), ns, &ar),
+            None => Api::<DynamicObject>::all_with(c(), &ar),
         };
-        go(Box::pin(watch::run(
-            api,
-            cfg(),
-            Trimmer {
-                kind: ResourceKind::Flux(kind),
-                trim: Box::new(move |o| Object::Flux(trim::flux(kind, o, &flabel))),
-                id: Box::new(move |o| {
-                    ObjectId::Flux(FluxKey {
-                        kind,
-                        namespace: o.namespace().unwrap_or_default(),
-                        name: o.name_any(),
-                    })
-                }),
+        let trimmer = Trimmer::new(
+            ResourceKind::Flux(kind),
+            move |o| Object::Flux(trim::flux(kind, o, &flabel)),
+            move |o| {
+                ObjectId::Flux(FluxKey {
+                    kind,
+                    namespace: o.namespace().unwrap_or_default(),
+                    name: o.name_any(),
+                })
             },
-            tx.clone(),
-        )));
+        );
+        tasks.push(tokio::spawn(watch::run(api, trimmer, tx.clone())));
     }
     tasks
 }

@@ -25,11 +25,22 @@ pub struct Trimmer<K> {
     pub id: Box<dyn Fn(&K) -> ObjectId + Send + Sync>,
 }
 
+impl<K> Trimmer<K> {
+    /// A trimmer for `kind` from its two functions.
+    pub fn new(
+        kind: ResourceKind,
+        trim: impl Fn(&K) -> Object + Send + Sync + 'static,
+        id: impl Fn(&K) -> ObjectId + Send + Sync + 'static,
+    ) -> Self {
+        Trimmer { kind, trim: Box::new(trim), id: Box::new(id) }
+    }
+}
+
 /// Watches `api` until the receiver is gone, sending trimmed changes.
 ///
 /// The initial list (and every relist after a reconnect) is sent as one `Listed`, so
 /// the model replaces what it held instead of keeping objects deleted while away.
-pub async fn run<K>(api: Api<K>, config: watcher::Config, t: Trimmer<K>, tx: mpsc::Sender<ClusterEvent>)
+pub async fn run<K>(api: Api<K>, t: Trimmer<K>, tx: mpsc::Sender<ClusterEvent>)
 where
     K: kube::Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
@@ -37,7 +48,7 @@ where
         let tx = tx.clone();
         async move { tx.send(ClusterEvent { at: Utc::now(), change }).await.is_ok() }
     };
-    let mut stream = watcher::watcher(api, config).default_backoff().boxed();
+    let mut stream = watcher::watcher(api, watcher::Config::default()).default_backoff().boxed();
     let mut listing: Option<Vec<Object>> = None;
     while let Some(item) = stream.next().await {
         let change = match item {
