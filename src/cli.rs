@@ -49,6 +49,10 @@ pub enum Command {
         /// How long to wait for the initial lists.
         #[arg(long, default_value = "30", value_name = "SECONDS")]
         timeout: u64,
+        /// Keep going: print the snapshot again after every change (at most once a second),
+        /// one JSON document per line, until Ctrl-C or the reader goes away.
+        #[arg(short, long)]
+        follow: bool,
     },
     /// Stand up the sharded Flux stack (cluster, Flux with shards, infrastructure), then open the dashboard.
     Up {
@@ -233,8 +237,11 @@ pub fn run() -> color_eyre::Result<i32> {
     rt.block_on(async {
         match &cli.command {
             None => crate::app::run(&cli).await.map(|()| 0),
-            Some(Command::Snapshot { output, timeout }) => {
+            Some(Command::Snapshot { output, timeout, follow: false }) => {
                 crate::headless::snapshot(&cli, *output, Duration::from_secs(*timeout)).await
+            }
+            Some(Command::Snapshot { output, timeout, follow: true }) => {
+                crate::headless::follow::follow(&cli, *output, Duration::from_secs(*timeout)).await
             }
             Some(Command::Check { timeout }) => {
                 crate::headless::check(&cli, Duration::from_secs(*timeout)).await

@@ -2,6 +2,7 @@
 //! the failover actions run from the command line.
 
 pub mod chaos;
+pub mod follow;
 pub mod text;
 
 use std::time::Duration;
@@ -34,30 +35,66 @@ fn settled(state: &WatchState) -> bool {
     matches!(state, WatchState::Live | WatchState::Forbidden(_) | WatchState::NotInstalled)
 }
 
-/// Connects, waits until every kind is listed (or `timeout`), and returns the model.
-pub async fn collect(cli: &Cli, timeout: Duration) -> Result<Model> {
-    let (client, info) = cluster::connect(&cli.target()).await?;
-    let mut model = Model::new(cli.model_config());
-    let (tx, mut rx) = mpsc::channel(1024);
-    cluster::announce(info, &tx).await;
-    let tasks = cluster::spawn_watchers(&client, &cli.target(), &model.config, &tx);
-    drop(tx);
-    let kinds = watched_kinds();
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !kinds.iter().all(|k| settled(&model.watch(*k))) {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(event)) => model.apply(event),
-            Ok(None) | Err(_) => break,
+/// A live feed of cluster events into a model: the watchers, and the channel they fill.
+pub struct Feed {
+    /// The model the events are applied to.
+    pub model: Model,
+    /// Events from the watchers.
+    pub rx: mpsc::Receiver<crate::model::ClusterEvent>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Feed {
+    /// Connects and starts every watcher.
+    pub async fn open(cli: &Cli) -> Result<Feed> {
+        let (client, info) = cluster::connect(&cli.target()).await?;
+        let model = Model::new(cli.model_config());
+        let (tx, rx) = mpsc::channel(1024);
+        cluster::announce(info, &tx).await;
+        let tasks = cluster::spawn_watchers(&client, &cli.target(), &model.config, &tx);
+        Ok(Feed { model, rx, tasks })
+    }
+
+    /// Applies events until every kind is listed (or `timeout`); false when the feed ended.
+    pub async fn settle(&mut self, timeout: Duration) -> bool {
+        let kinds = watched_kinds();
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !kinds.iter().all(|k| settled(&self.model.watch(*k))) {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(event)) => self.model.apply(event),
+                Ok(None) => return false,
+                Err(_) => break,
+            }
+        }
+        self.drain();
+        true
+    }
+
+    /// Applies what already arrived, so what is shown is as fresh as the moment allows;
+    /// returns how many events that was.
+    pub fn drain(&mut self) -> usize {
+        let mut n = 0;
+        while let Ok(event) = self.rx.try_recv() {
+            self.model.apply(event);
+            n += 1;
+        }
+        n
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
         }
     }
-    // Drain what already arrived so the snapshot is as fresh as the moment allows.
-    while let Ok(event) = rx.try_recv() {
-        model.apply(event);
-    }
-    for t in tasks {
-        t.abort();
-    }
-    Ok(model)
+}
+
+/// Connects, waits until every kind is listed (or `timeout`), and returns the model.
+pub async fn collect(cli: &Cli, timeout: Duration) -> Result<Model> {
+    let mut feed = Feed::open(cli).await?;
+    feed.settle(timeout).await;
+    Ok(std::mem::replace(&mut feed.model, Model::new(cli.model_config())))
 }
 
 /// `shardwatch snapshot`: prints the snapshot; exit 0, or 2 when the cluster cannot be reached.

@@ -1,0 +1,62 @@
+//! `snapshot --follow`: the snapshot again each time the cluster changes, one JSON document
+//! per line (JSON Lines), for scripts that watch a failover or wait for a state.
+
+use std::io::Write;
+use std::time::Duration;
+
+use chrono::Utc;
+use color_eyre::eyre::Result;
+
+use super::{Feed, text};
+use crate::cli::{Cli, Format};
+use crate::model::Snapshot;
+
+/// At most one line per this interval: a burst of events (a relist, a node failing with
+/// all its pods) becomes one line, and Lease renewals cannot flood the output.
+const MIN_GAP: Duration = Duration::from_secs(1);
+
+/// Prints a snapshot once the lists are in, then after every change (at most one a second)
+/// until the cluster connection ends, the reader goes away, or Ctrl-C. Exit 0, or 2 when
+/// the cluster cannot be reached.
+pub async fn follow(cli: &Cli, format: Format, timeout: Duration) -> Result<i32> {
+    let mut feed = match Feed::open(cli).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("shardwatch: {e:#}");
+            return Ok(2);
+        }
+    };
+    let mut live = feed.settle(timeout).await;
+    let mut out = std::io::stdout().lock();
+    loop {
+        if !print(&mut out, &Snapshot::of(&feed.model, Utc::now()), format) {
+            return Ok(0); // the reader closed the pipe: nothing left to do
+        }
+        if !live {
+            eprintln!("shardwatch: the watches ended");
+            return Ok(2);
+        }
+        // Wait for the next change, then let the burst it starts arrive before printing.
+        tokio::select! {
+            event = feed.rx.recv() => match event {
+                Some(e) => feed.model.apply(e),
+                None => live = false,
+            },
+            _ = tokio::signal::ctrl_c() => return Ok(0),
+        }
+        tokio::time::sleep(MIN_GAP).await;
+        feed.drain();
+    }
+}
+
+/// Writes one snapshot; false when stdout is closed.
+fn print(out: &mut impl Write, snap: &Snapshot, format: Format) -> bool {
+    let written = match format {
+        Format::Json => serde_json::to_string(snap)
+            .map_err(std::io::Error::other)
+            .and_then(|line| writeln!(out, "{line}")),
+        // Text blocks are separated by a form feed, as `watch`-style tools expect.
+        Format::Text => write!(out, "{}\u{c}\n", text::render(snap)),
+    };
+    written.and_then(|()| out.flush()).is_ok()
+}
