@@ -1,0 +1,72 @@
+//! The stack with the real Flux controllers: `shardwatch up --target local --no-tui` stands
+//! it up (controllers as local processes, the local Git server, the offline infrastructure
+//! layer), and the helpers here wait for Flux to have reconciled it.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Cluster, condition, wait_until};
+
+/// The Flux namespace `up` installs into.
+pub const FLUX_NS: &str = "flux-system";
+/// The infrastructure chain, in dependency order, with the shard of each layer.
+pub const CHAIN: [(&str, &str); 3] =
+    [("infra-sources", "shard1"), ("infra-controllers", "shard2"), ("infra-configs", "shard3")];
+/// How long the chain may take from nothing to Ready (helm installs, health checks).
+pub const CHAIN_DEADLINE: Duration = Duration::from_secs(300);
+
+/// Runs `up` (idempotent: a second run changes nothing) and panics with its output on failure.
+pub fn up(cluster: &Cluster) -> String {
+    let (code, out, err) = cluster.shardwatch(&["up", "--target", "local", "--no-tui"]);
+    assert_eq!(code, 0, "`shardwatch up --target local --no-tui` failed:\n{out}\n{err}");
+    format!("{out}{err}")
+}
+
+/// The Kustomization `name` in the Flux namespace.
+pub fn kustomization(cluster: &Cluster, name: &str) -> Result<Value, String> {
+    cluster.get_json(&["-n", FLUX_NS, "get", "kustomization", name])
+}
+
+/// Waits until every layer of the chain is Ready; returns the Kustomizations.
+pub fn chain_ready(cluster: &Cluster) -> Vec<Value> {
+    wait_until(CHAIN_DEADLINE, "the infrastructure chain Ready", || {
+        CHAIN
+            .iter()
+            .map(|(name, _)| {
+                let ks = kustomization(cluster, name)?;
+                match condition(&ks, "Ready") {
+                    Some("True") => Ok(ks),
+                    other => Err(format!("{name} Ready={other:?}: {}", ready_message(&ks))),
+                }
+            })
+            .collect()
+    })
+}
+
+/// The message of an object's Ready condition.
+pub fn ready_message(object: &Value) -> String {
+    object["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+        .map(|c| format!("{} {}", c["reason"].as_str().unwrap_or(""), c["message"].as_str().unwrap_or("")))
+        .unwrap_or_default()
+}
+
+/// Asks Flux to reconcile `kind/name` now (what `flux reconcile` does: the
+/// `reconcile.fluxcd.io/requestedAt` annotation); returns the token it wrote.
+pub fn request_reconcile(cluster: &Cluster, kind: &str, name: &str) -> String {
+    let token = crate::support::unique_name("req");
+    let annotation = format!("reconcile.fluxcd.io/requestedAt={token}");
+    if let Err(e) = cluster.kubectl(&["-n", FLUX_NS, "annotate", "--overwrite", kind, name, &annotation]) {
+        panic!("cannot annotate {kind}/{name}: {e}");
+    }
+    token
+}
+
+/// Whether `kind/name` has handled the reconcile request `token`.
+pub fn handled(cluster: &Cluster, kind: &str, name: &str, token: &str) -> Result<bool, String> {
+    let obj = cluster.get_json(&["-n", FLUX_NS, "get", kind, name])?;
+    Ok(obj["status"]["lastHandledReconcileAt"] == token)
+}
