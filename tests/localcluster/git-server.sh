@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # A local Git server for the real Flux controllers: serves a bare repository
-# shardwatch-infra.git, branch main, whose content is this repository's manifests/
-# folder (at manifests/, as the Kustomizations' paths expect), over smart HTTP on
-# 127.0.0.1 with `git http-backend` behind git_server.py.
+# shardwatch-infra.git, branch main, whose content is a manifests folder (this
+# repository's manifests/ unless SHARDWATCH_MANIFESTS names another, e.g. the copy
+# `shardwatch up` unpacks) placed at manifests/, as the Kustomizations' paths expect,
+# over smart HTTP on 127.0.0.1 with `git http-backend` behind git_server.py.
 #
 # Usage: git-server.sh start     (re)publish manifests/ as a new commit when it changed, serve it
 #        git-server.sh stop      stop the server
 #        git-server.sh url       print the repository URL (exit 1 when not serving)
-#        git-server.sh publish   commit the current manifests/ into the bare repository
+#        git-server.sh publish   commit the current manifests folder into the bare repository
 #
-# Environment: SHARDWATCH_GIT_PORT (default 19480), SHARDWATCH_CACHE.
+# Environment: SHARDWATCH_MANIFESTS (folder to publish, default <repo>/manifests),
+# SHARDWATCH_GIT_PORT (default 19480), SHARDWATCH_CACHE.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,6 +20,7 @@ CACHE=${SHARDWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shardwatch}
 DIR="$CACHE/git-server"
 ROOT="$DIR/repos"
 BARE="$ROOT/shardwatch-infra.git"
+MANIFESTS=${SHARDWATCH_MANIFESTS:-$REPO/manifests}
 PORT=${SHARDWATCH_GIT_PORT:-19480}
 URL="http://127.0.0.1:$PORT/shardwatch-infra.git"
 PIDF="$DIR/server.pid"
@@ -33,9 +36,10 @@ alive() {
   kill -0 "$pid" 2>/dev/null && grep -q git_server.py "/proc/$pid/cmdline" 2>/dev/null
 }
 
-# A fresh commit on main with the current manifests/ (only when the tree changed), made
-# in a scratch work tree with a fixed identity, so the user's git config plays no part.
+# A fresh commit on main with the current manifests folder (only when the tree changed),
+# made in a scratch work tree with a fixed identity, so the user's git config plays no part.
 publish() {
+  [ -d "$MANIFESTS" ] || die "no manifests folder at $MANIFESTS"
   mkdir -p "$ROOT"
   [ -d "$BARE" ] || git init -q --bare -b main "$BARE"
   local work="$DIR/work"
@@ -43,16 +47,17 @@ publish() {
   git clone -q "$BARE" "$work" 2>/dev/null
   git -C "$work" checkout -q -B main
   rm -rf "$work/manifests"
-  cp -R "$REPO/manifests" "$work/manifests"
+  mkdir "$work/manifests"
+  cp -R "$MANIFESTS/." "$work/manifests/"
   git -C "$work" add -A
   if git -C "$work" diff --cached --quiet 2>/dev/null && git -C "$work" rev-parse -q --verify HEAD >/dev/null; then
-    log "manifests/ unchanged at $(git -C "$work" rev-parse --short HEAD)"
+    log "$MANIFESTS unchanged at $(git -C "$work" rev-parse --short HEAD)"
   else
     GIT_AUTHOR_NAME=shardwatch GIT_AUTHOR_EMAIL=shardwatch@localhost \
     GIT_COMMITTER_NAME=shardwatch GIT_COMMITTER_EMAIL=shardwatch@localhost \
       git -C "$work" -c commit.gpgsign=false commit -q -m "manifests/ of $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo shardwatch)"
     git -C "$work" push -q origin main
-    log "published manifests/ as $(git -C "$work" rev-parse --short HEAD)"
+    log "published $MANIFESTS as $(git -C "$work" rev-parse --short HEAD)"
   fi
   rm -rf "$work"
 }
