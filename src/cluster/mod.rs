@@ -15,6 +15,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{ApiResource, DynamicObject};
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::watcher;
 use kube::{Api, Client, Config, ResourceExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -131,12 +132,31 @@ pub fn spawn_watchers(
             ),
             tx.clone(),
         )),
-        tokio::spawn(watch::run(
-            Api::<Event>::namespaced(c(), ns),
+        // Warning Events in every namespace: explanations cross-link the events of the
+        // workloads a Flux object waits for (FailedScheduling, image pulls), which live in
+        // those workloads' namespaces, and Flux's own warnings about its objects. Nothing
+        // reads Normal events, and the field selector keeps the volume small; the model
+        // caps what it keeps per regarding object.
+        tokio::spawn(watch::run_with(
+            Api::<Event>::all(c()),
+            watcher::Config::default().fields("type=Warning"),
             Trimmer::new(
                 ResourceKind::Event,
                 |e| Object::Event(trim::event(e)),
                 |e| ObjectId::Event(e.namespace().unwrap_or_default(), e.name_any()),
+            ),
+            tx.clone(),
+        )),
+        // Pending pods in every namespace, to say why a health-checked workload is not
+        // ready. The apiserver sends a deletion when a pod stops matching the selector,
+        // so only pods Pending now are held: cheap on a cluster whose pods run.
+        tokio::spawn(watch::run_with(
+            Api::<Pod>::all(c()),
+            watcher::Config::default().fields("status.phase=Pending"),
+            Trimmer::new(
+                ResourceKind::PendingPod,
+                |p| Object::PendingPod(trim::pending_pod(p)),
+                |p| ObjectId::PendingPod(p.namespace().unwrap_or_default(), p.name_any()),
             ),
             tx.clone(),
         )),

@@ -11,7 +11,8 @@ use kube::api::DynamicObject;
 use serde_json::Value;
 
 use crate::model::objects::{
-    Condition, DependencyRef, Deployment, FluxKey, FluxKind, FluxObject, KubeEvent, Lease, Node, Pod, Time,
+    Condition, ContainerWaiting, DependencyRef, Deployment, FluxKey, FluxKind, FluxObject, KubeEvent, Lease,
+    Node, Owner, PendingPod, Pod, Time,
 };
 
 /// Trims a Node.
@@ -65,6 +66,56 @@ pub fn pod(p: &KPod) -> Pod {
             .unwrap_or(0),
         unschedulable_message,
         terminating: p.metadata.deletion_timestamp.is_some(),
+        created: p.metadata.creation_timestamp.as_ref().map(|t| to_time(&t.0)),
+    }
+}
+
+/// Trims a Pending pod of any namespace to why it is Pending and what owns it.
+pub fn pending_pod(p: &KPod) -> PendingPod {
+    let labels = p.metadata.labels.as_ref();
+    let label = |k: &str| labels.and_then(|l| l.get(k).cloned());
+    let owner = p.metadata.owner_references.as_ref().and_then(|refs| {
+        let r = refs.iter().find(|r| r.controller == Some(true)).or_else(|| refs.first())?;
+        // A Deployment's ReplicaSet is `<deployment>-<pod-template-hash>`; health checks name the Deployment.
+        let deployment = (r.kind == "ReplicaSet")
+            .then(|| label("pod-template-hash"))
+            .flatten()
+            .and_then(|hash| r.name.strip_suffix(&format!("-{hash}")).map(str::to_string));
+        Some(match deployment {
+            Some(name) => Owner { kind: "Deployment".into(), name },
+            None => Owner { kind: r.kind.clone(), name: r.name.clone() },
+        })
+    });
+    let status = p.status.as_ref();
+    let scheduled = status
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled"))
+        .filter(|c| c.status == "False");
+    let waiting = status
+        .into_iter()
+        .flat_map(|s| {
+            let init = s.init_container_statuses.iter().flatten();
+            init.chain(s.container_statuses.iter().flatten())
+        })
+        .filter_map(|c| {
+            let w = c.state.as_ref()?.waiting.as_ref()?;
+            Some(ContainerWaiting {
+                container: c.name.clone(),
+                reason: w.reason.clone().unwrap_or_default(),
+                message: w.message.clone().unwrap_or_default(),
+            })
+        })
+        .collect();
+    PendingPod {
+        namespace: p.metadata.namespace.clone().unwrap_or_default(),
+        name: p.metadata.name.clone().unwrap_or_default(),
+        owner,
+        node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
+        unscheduled_reason: scheduled.map(|c| c.reason.clone().unwrap_or_else(|| "Unschedulable".into())),
+        unscheduled_message: scheduled.map(|c| c.message.clone().unwrap_or_default()),
+        waiting,
+        instance: label("app.kubernetes.io/instance"),
+        app_name: label("app.kubernetes.io/name"),
         created: p.metadata.creation_timestamp.as_ref().map(|t| to_time(&t.0)),
     }
 }
@@ -229,6 +280,12 @@ pub fn flux(kind: FluxKind, o: &DynamicObject, shard_label: &str) -> FluxObject 
         source_ref,
         repo_type: if kind == FluxKind::HelmRepository { str_at(spec, &["type"]) } else { None },
         created: o.metadata.creation_timestamp.as_ref().map(|t| to_time(&t.0)),
+        target_namespace: str_at(spec, &["targetNamespace"]).filter(|s| !s.is_empty()),
+        release_name: if kind == FluxKind::HelmRelease {
+            str_at(spec, &["releaseName"]).filter(|s| !s.is_empty())
+        } else {
+            None
+        },
     }
 }
 

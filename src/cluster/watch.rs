@@ -44,11 +44,19 @@ pub async fn run<K>(api: Api<K>, t: Trimmer<K>, tx: mpsc::Sender<ClusterEvent>)
 where
     K: kube::Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
+    run_with(api, watcher::Config::default(), t, tx).await;
+}
+
+/// [`run`] with a list/watch configuration (a field selector keeps a cluster-wide watch small).
+pub async fn run_with<K>(api: Api<K>, config: watcher::Config, t: Trimmer<K>, tx: mpsc::Sender<ClusterEvent>)
+where
+    K: kube::Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
     let send = |change: Change| {
         let tx = tx.clone();
         async move { tx.send(ClusterEvent { at: Utc::now(), change }).await.is_ok() }
     };
-    let mut stream = watcher::watcher(api, watcher::Config::default()).default_backoff().boxed();
+    let mut stream = watcher::watcher(api, config).default_backoff().boxed();
     let mut listing: Option<Vec<Object>> = None;
     while let Some(item) = stream.next().await {
         let change = match item {

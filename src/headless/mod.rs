@@ -25,6 +25,7 @@ pub fn watched_kinds() -> Vec<ResourceKind> {
         ResourceKind::Deployment,
         ResourceKind::Lease,
         ResourceKind::Event,
+        ResourceKind::PendingPod,
     ];
     kinds.extend(FluxKind::ALL.map(ResourceKind::Flux));
     kinds

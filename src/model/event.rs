@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::objects::{Deployment, FluxKey, FluxKind, FluxObject, KubeEvent, Lease, Node, Pod, Time};
+use super::objects::{
+    Deployment, FluxKey, FluxKind, FluxObject, KubeEvent, Lease, Node, PendingPod, Pod, Time,
+};
 
 /// The resource kinds shardwatch watches, for per-kind connection state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -18,8 +20,10 @@ pub enum ResourceKind {
     Deployment,
     /// Leases in the Flux namespace.
     Lease,
-    /// Events.
+    /// Warning Events, all namespaces.
     Event,
+    /// Pods whose phase is Pending, all namespaces (for explanations).
+    PendingPod,
     /// A Flux kind, all namespaces.
     Flux(FluxKind),
 }
@@ -33,6 +37,7 @@ impl ResourceKind {
             ResourceKind::Deployment => "deployments",
             ResourceKind::Lease => "leases",
             ResourceKind::Event => "events",
+            ResourceKind::PendingPod => "pending pods",
             ResourceKind::Flux(k) => k.plural(),
         }
     }
@@ -74,6 +79,8 @@ pub enum Object {
     Flux(FluxObject),
     /// A Kubernetes Event.
     Event(KubeEvent),
+    /// A Pending pod in any namespace.
+    PendingPod(PendingPod),
 }
 
 // Trimmed objects convert into `Object`, so builders and tests can pass any of them.
@@ -107,6 +114,11 @@ impl From<KubeEvent> for Object {
         Object::Event(e)
     }
 }
+impl From<PendingPod> for Object {
+    fn from(p: PendingPod) -> Self {
+        Object::PendingPod(p)
+    }
+}
 
 /// Identifies an object for deletion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +135,8 @@ pub enum ObjectId {
     Flux(FluxKey),
     /// Event by namespace and name.
     Event(String, String),
+    /// Pending pod by namespace and name.
+    PendingPod(String, String),
 }
 
 /// One change seen in the cluster, stamped with when shardwatch saw it.

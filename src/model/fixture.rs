@@ -54,6 +54,7 @@ pub fn model_from(at: Time, objects: Vec<Object>) -> Model {
         ResourceKind::Deployment,
         ResourceKind::Lease,
         ResourceKind::Event,
+        ResourceKind::PendingPod,
     ]
     .into();
     kinds.extend(FluxKind::ALL.map(ResourceKind::Flux));
@@ -63,6 +64,7 @@ pub fn model_from(at: Time, objects: Vec<Object>) -> Model {
         Object::Deployment(_) => ResourceKind::Deployment,
         Object::Lease(_) => ResourceKind::Lease,
         Object::Event(_) => ResourceKind::Event,
+        Object::PendingPod(_) => ResourceKind::PendingPod,
         Object::Flux(f) => ResourceKind::Flux(f.key.kind),
     };
     for kind in kinds {

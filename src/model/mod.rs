@@ -3,6 +3,7 @@
 pub mod assignment;
 pub mod discovery;
 pub mod event;
+pub mod explain;
 pub mod failover;
 pub mod fixture;
 pub mod flux_state;

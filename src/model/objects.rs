@@ -241,6 +241,12 @@ pub struct FluxObject {
     pub repo_type: Option<String>,
     /// Creation time.
     pub created: Option<Time>,
+    /// `spec.targetNamespace`, when set (where a HelmRelease installs, for explanations).
+    #[serde(default)]
+    pub target_namespace: Option<String>,
+    /// `spec.releaseName` of a HelmRelease, when set.
+    #[serde(default)]
+    pub release_name: Option<String>,
 }
 
 impl FluxObject {
@@ -269,4 +275,76 @@ pub struct KubeEvent {
     pub regarding: String,
     /// How often it happened.
     pub count: u32,
+}
+
+/// The controller that owns a pod, as `ownerReferences` says, with a ReplicaSet made of a
+/// Deployment read as that Deployment (a health check names the Deployment).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+pub struct Owner {
+    /// `Deployment`, `StatefulSet`, `DaemonSet`, `Job`, `ReplicaSet`, ...
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// Why one container of a pod is not running (`status.containerStatuses[].state.waiting`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ContainerWaiting {
+    /// Container name.
+    pub container: String,
+    /// `ErrImagePull`, `ImagePullBackOff`, `CreateContainerConfigError`, `ContainerCreating`, ...
+    pub reason: String,
+    /// The kubelet's message.
+    pub message: String,
+}
+
+/// A pod in any namespace whose phase is Pending: what explanations need to say why a
+/// workload a Flux object waits for does not become ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct PendingPod {
+    /// Namespace.
+    pub namespace: String,
+    /// Pod name.
+    pub name: String,
+    /// Its controller, if any.
+    pub owner: Option<Owner>,
+    /// Node the scheduler bound it to, once bound.
+    pub node: Option<String>,
+    /// When PodScheduled is False: its reason (`Unschedulable`, `SchedulingGated`).
+    pub unscheduled_reason: Option<String>,
+    /// When PodScheduled is False: the scheduler's message.
+    pub unscheduled_message: Option<String>,
+    /// Containers (init containers first) that are waiting, with why.
+    pub waiting: Vec<ContainerWaiting>,
+    /// The `app.kubernetes.io/instance` label (a Helm release's name).
+    pub instance: Option<String>,
+    /// The `app.kubernetes.io/name` label.
+    pub app_name: Option<String>,
+    /// Creation time.
+    pub created: Option<Time>,
+}
+
+impl PendingPod {
+    /// Why it is Pending, as a reason and a message: not scheduled (with the scheduler's
+    /// words), a container that cannot start (an image that does not pull), or still starting.
+    pub fn why(&self) -> (String, String) {
+        if let Some(reason) = &self.unscheduled_reason {
+            return (reason.clone(), self.unscheduled_message.clone().unwrap_or_default());
+        }
+        // ContainerCreating and PodInitializing are normal steps; any other waiting reason is the problem.
+        let normal =
+            |w: &&ContainerWaiting| matches!(w.reason.as_str(), "ContainerCreating" | "PodInitializing");
+        if let Some(w) = self.waiting.iter().find(|w| !normal(w)).or_else(|| self.waiting.first()) {
+            let message = if w.message.is_empty() {
+                format!("container {}", w.container)
+            } else {
+                format!("container {}: {}", w.container, w.message)
+            };
+            return (w.reason.clone(), message);
+        }
+        match &self.node {
+            None => ("NotScheduled".into(), "not scheduled yet".into()),
+            Some(node) => ("Starting".into(), format!("bound to {node}, containers not started yet")),
+        }
+    }
 }

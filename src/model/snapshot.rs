@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::assignment::{AssignmentView, assignment};
 use super::event::{ClusterInfo, WatchState};
+use super::explain::{Explanation, explanations};
 use super::failover::IncidentView;
 use super::graph::{DependencyGraph, dependency_graph};
 use super::objects::Time;
@@ -50,6 +51,8 @@ pub struct Snapshot {
     pub events: Vec<LogEntry>,
     /// Failover incidents per shard, newest first.
     pub failover: Vec<IncidentView>,
+    /// Why each Flux object that is neither Ready nor Suspended is so, in key order.
+    pub explanations: Vec<Explanation>,
 }
 
 impl Snapshot {
@@ -60,6 +63,7 @@ impl Snapshot {
         let dependencies = dependency_graph(model, now);
         let assignment = assignment(model, now);
         let overall = overall(model, &shards, &placement, &dependencies, &assignment);
+        let explanations = explanations(model, &dependencies, now);
         Snapshot {
             version: SNAPSHOT_VERSION,
             taken_at: now,
@@ -82,6 +86,7 @@ impl Snapshot {
             assignment,
             events: model.log.iter().rev().cloned().collect(),
             failover: model.failover.views(),
+            explanations,
         }
     }
 }

@@ -1,13 +1,17 @@
 //! The model's store: trimmed objects by key, updated incrementally per event.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::Serialize;
 
 use super::event::{Change, ClusterEvent, ClusterInfo, Object, ObjectId, ResourceKind, WatchState};
 use super::failover::FailoverTracker;
-use super::objects::{Deployment, FluxKey, FluxObject, KubeEvent, Lease, Node, Pod, Time};
+use super::objects::{Deployment, FluxKey, FluxObject, KubeEvent, Lease, Node, PendingPod, Pod, Time};
 use super::timeline::{self, LogEntry};
+
+/// Events kept per regarding object: the newest are what explain it, and a crash-looping
+/// object must not fill memory with its history.
+pub const EVENTS_PER_OBJECT: usize = 10;
 
 /// How the model interprets what it sees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,6 +53,10 @@ pub struct Model {
     pub flux: BTreeMap<FluxKey, FluxObject>,
     /// Kubernetes Events by namespace/name, for cross-linking.
     pub kube_events: BTreeMap<(String, String), KubeEvent>,
+    /// Event keys per `regarding` object (`Kind/namespace/name`), at most `EVENTS_PER_OBJECT` each.
+    pub events_by_regarding: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// Pending pods in every namespace by namespace/name.
+    pub pending_pods: BTreeMap<(String, String), PendingPod>,
     /// Visibility per watched kind.
     pub watches: BTreeMap<ResourceKind, WatchState>,
     /// What changed, newest last, bounded by `config.log_capacity`.
@@ -127,8 +135,38 @@ impl Model {
             Object::Flux(f) => {
                 self.flux.insert(f.key.clone(), f);
             }
-            Object::Event(e) => {
-                self.kube_events.insert((e.namespace.clone(), e.name.clone()), e);
+            Object::Event(e) => self.insert_event(e),
+            Object::PendingPod(p) => {
+                self.pending_pods.insert((p.namespace.clone(), p.name.clone()), p);
+            }
+        }
+    }
+
+    /// Keeps the event and its index entry, then drops the oldest events of the same
+    /// object beyond `EVENTS_PER_OBJECT`.
+    fn insert_event(&mut self, e: KubeEvent) {
+        let id = (e.namespace.clone(), e.name.clone());
+        let regarding = e.regarding.clone();
+        self.remove_event(&id);
+        self.events_by_regarding.entry(regarding.clone()).or_default().insert(id.clone());
+        self.kube_events.insert(id, e);
+        let Some(ids) = self.events_by_regarding.get(&regarding) else { return };
+        if ids.len() <= EVENTS_PER_OBJECT {
+            return;
+        }
+        let oldest = ids.iter().min_by_key(|id| self.kube_events.get(*id).and_then(|e| e.time)).cloned();
+        if let Some(oldest) = oldest {
+            self.remove_event(&oldest);
+        }
+    }
+
+    fn remove_event(&mut self, id: &(String, String)) {
+        if let Some(old) = self.kube_events.remove(id) {
+            if let Some(ids) = self.events_by_regarding.get_mut(&old.regarding) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    self.events_by_regarding.remove(&old.regarding);
+                }
             }
         }
     }
@@ -153,8 +191,9 @@ impl Model {
             ObjectId::Flux(k) => {
                 self.flux.remove(&k);
             }
-            ObjectId::Event(ns, n) => {
-                self.kube_events.remove(&(ns, n));
+            ObjectId::Event(ns, n) => self.remove_event(&(ns, n)),
+            ObjectId::PendingPod(ns, n) => {
+                self.pending_pods.remove(&(ns, n));
             }
         }
     }
@@ -165,7 +204,11 @@ impl Model {
             ResourceKind::Pod => self.pods.clear(),
             ResourceKind::Deployment => self.deployments.clear(),
             ResourceKind::Lease => self.leases.clear(),
-            ResourceKind::Event => self.kube_events.clear(),
+            ResourceKind::Event => {
+                self.kube_events.clear();
+                self.events_by_regarding.clear();
+            }
+            ResourceKind::PendingPod => self.pending_pods.clear(),
             ResourceKind::Flux(k) => self.flux.retain(|key, _| key.kind != k),
         }
     }

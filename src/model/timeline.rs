@@ -131,7 +131,7 @@ pub fn diff(model: &Model, new: &Object, at: Time) -> Vec<LogEntry> {
                 }
             }
         }
-        Object::Event(_) => {}
+        Object::Event(_) | Object::PendingPod(_) => {}
     }
     out
 }

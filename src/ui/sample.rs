@@ -463,5 +463,6 @@ pub fn snapshot() -> Snapshot {
         assignment,
         events: events(),
         failover: Vec::new(),
+        explanations: Vec::new(),
     }
 }

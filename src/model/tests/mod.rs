@@ -1,6 +1,7 @@
 //! Unit tests of the model, one file per concept, on Flux-realistic fixtures.
 
 mod assignment;
+mod explain;
 mod failover;
 mod fixture;
 mod graph;
