@@ -11,12 +11,16 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 /// The scripts, by file name, as in `tests/localcluster/`.
-const SCRIPTS: [(&str, &str); 5] = [
+const SCRIPTS: [(&str, &str); 9] = [
     ("build.sh", include_str!("../../tests/localcluster/build.sh")),
     ("cluster.sh", include_str!("../../tests/localcluster/cluster.sh")),
     ("kind_nodes.py", include_str!("../../tests/localcluster/kind_nodes.py")),
     ("flux-crds.sh", include_str!("../../tests/localcluster/flux-crds.sh")),
     ("stages/pod-ready-again.yaml", include_str!("../../tests/localcluster/stages/pod-ready-again.yaml")),
+    ("build-flux.sh", include_str!("../../tests/localcluster/build-flux.sh")),
+    ("flux-controllers.sh", include_str!("../../tests/localcluster/flux-controllers.sh")),
+    ("git-server.sh", include_str!("../../tests/localcluster/git-server.sh")),
+    ("git_server.py", include_str!("../../tests/localcluster/git_server.py")),
 ];
 
 /// The seed's cluster description, used when no `--kind-config` is given.
@@ -32,11 +36,36 @@ pub fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("shardwatch"))
 }
 
+/// The folder the scripts are written to, keyed by shardwatch's version.
+fn scripts_dir() -> PathBuf {
+    cache_dir().join(format!("scripts-{}", env!("CARGO_PKG_VERSION")))
+}
+
+/// Where the compiled-in `manifests/` tree is written for the local Git server to publish.
+pub fn manifests_dir() -> PathBuf {
+    scripts_dir().join("manifests")
+}
+
+/// Writes the compiled-in `manifests/` tree to [`manifests_dir`].
+pub fn install_manifests() -> Result<PathBuf> {
+    let dir = manifests_dir();
+    std::fs::create_dir_all(scripts_dir())
+        .wrap_err_with(|| format!("creating {}", scripts_dir().display()))?;
+    super::manifest_tree::write_to(&dir)?;
+    Ok(dir)
+}
+
 /// Writes the scripts (and the kind config) into the cache; returns the scripts' folder.
+/// A file already as wanted is left alone: bash reads a running script as it goes, so
+/// rewriting one under another shardwatch's feet could break it.
 fn install_scripts() -> Result<PathBuf> {
-    let dir = cache_dir().join(format!("scripts-{}", env!("CARGO_PKG_VERSION")));
-    for (name, text) in SCRIPTS {
+    let dir = scripts_dir();
+    let files = SCRIPTS.iter().copied().chain([("kind-config.yaml", KIND_CONFIG)]);
+    for (name, text) in files {
         let path = dir.join(name);
+        if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+            continue;
+        }
         std::fs::create_dir_all(path.parent().unwrap_or(&dir))
             .wrap_err_with(|| format!("creating {}", dir.display()))?;
         std::fs::write(&path, text).wrap_err_with(|| format!("writing {}", path.display()))?;
@@ -46,22 +75,33 @@ fn install_scripts() -> Result<PathBuf> {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
         }
     }
-    std::fs::write(dir.join("kind-config.yaml"), KIND_CONFIG)?;
     Ok(dir)
 }
 
-/// Runs `cluster.sh ARGS`, passing its log lines to `progress`; returns its stdout.
-async fn cluster_sh(
+/// How a script ended: its exit status and its stdout.
+pub struct ScriptOutput {
+    /// Whether it exited 0.
+    pub success: bool,
+    /// Its stdout, trimmed.
+    pub stdout: String,
+}
+
+/// Runs the compiled-in script `name` with `args`, passing its log lines (stderr) to
+/// `progress`, whatever its exit status. The scripts find the kind config and the
+/// manifests through the environment, since they do not sit in a checkout.
+pub async fn script(
+    name: &str,
     args: &[&str],
     kind_config: Option<&Path>,
     progress: &mut dyn FnMut(&str),
-) -> Result<String> {
+) -> Result<ScriptOutput> {
     let dir = install_scripts()?;
     let config = kind_config.map(Path::to_path_buf).unwrap_or_else(|| dir.join("kind-config.yaml"));
     let mut child = Command::new("bash")
-        .arg(dir.join("cluster.sh"))
+        .arg(dir.join(name))
         .args(args)
         .env("SHARDWATCH_KIND_CONFIG", &config)
+        .env("SHARDWATCH_MANIFESTS", manifests_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -71,13 +111,41 @@ async fn cluster_sh(
     let stderr = child.stderr.take().expect("piped stderr");
     let mut lines = BufReader::new(stderr).lines();
     while let Some(line) = lines.next_line().await? {
-        progress(line.trim_start_matches('[').split_once("] ").map_or(&line, |(_, rest)| rest));
+        progress(log_text(&line));
     }
     let out = child.wait_with_output().await?;
-    if !out.status.success() {
-        bail!("local cluster: `cluster.sh {}` failed ({})", args.join(" "), out.status);
+    Ok(ScriptOutput {
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    })
+}
+
+/// A script's log line without its `[script HH:MM:SS] ` prefix (the steps carry times).
+fn log_text(line: &str) -> &str {
+    if line.starts_with('[') { line.split_once("] ").map_or(line, |(_, rest)| rest) } else { line }
+}
+
+/// Runs `script`, failing with its name and status when it does not exit 0.
+pub async fn script_ok(
+    name: &str,
+    args: &[&str],
+    kind_config: Option<&Path>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<String> {
+    let out = script(name, args, kind_config, progress).await?;
+    if !out.success {
+        bail!("local cluster: `{name} {}` failed", args.join(" "));
     }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    Ok(out.stdout)
+}
+
+/// Runs `cluster.sh ARGS`, passing its log lines to `progress`; returns its stdout.
+async fn cluster_sh(
+    args: &[&str],
+    kind_config: Option<&Path>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<String> {
+    script_ok("cluster.sh", args, kind_config, progress).await
 }
 
 /// Starts (or reuses) the local cluster, building its binaries on first use; returns
@@ -124,4 +192,15 @@ pub async fn kubeconfig() -> Option<PathBuf> {
 pub fn which(program: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(program)).find(|p| p.is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_log_lines_lose_their_timestamp_prefix() {
+        assert_eq!(log_text("[git-server 12:00:01] serving http://x"), "serving http://x");
+        assert_eq!(log_text("go: downloading example.com/m v1"), "go: downloading example.com/m v1");
+    }
 }

@@ -14,6 +14,7 @@ pub mod command;
 pub mod flux_source;
 pub mod kind;
 pub mod local;
+pub mod manifest_tree;
 pub mod manifests;
 pub mod render;
 pub mod shard_transform;
