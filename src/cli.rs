@@ -74,12 +74,18 @@ pub enum Command {
         /// Name of an environment variable holding the Git token (the token never goes in an argument).
         #[arg(long, value_name = "VAR")]
         git_token_env: Option<String>,
-        /// Seconds to wait for the controllers to be Available.
+        /// Seconds to wait for the controllers to be Available (and for the Kustomizations to be Ready).
         #[arg(long, default_value = "300", value_name = "SECONDS")]
         timeout: u64,
-        /// Print plain progress lines and exit instead of opening the dashboard.
+        /// Print plain progress lines and exit instead of opening the dashboard (on the local
+        /// target, after waiting until the infrastructure Kustomizations are Ready).
         #[arg(long)]
         no_tui: bool,
+        /// Local target: install Flux's Deployments only, without running the real controllers
+        /// as local processes (built on first use, about 11 min) or the local Git server; the
+        /// Kustomizations then wait for their source. Other targets run Flux in-cluster anyway.
+        #[arg(long)]
+        no_flux_controllers: bool,
     },
     /// Remove what `up` created (the kind cluster or the local control plane).
     Down {

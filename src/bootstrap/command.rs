@@ -21,6 +21,7 @@ pub async fn run(cli: &Cli) -> Result<i32> {
             git_token_env,
             timeout,
             no_tui,
+            no_flux_controllers,
         }) => {
             let opts = UpOptions {
                 target: *target,
@@ -35,6 +36,8 @@ pub async fn run(cli: &Cli) -> Result<i32> {
                 timeout: Duration::from_secs(*timeout),
                 namespace: cli.flux_namespace.clone(),
                 label_key: cli.shard_label.clone(),
+                flux_controllers: !*no_flux_controllers,
+                wait_for_layer: *no_tui,
             };
             if !*no_tui {
                 return crate::app::up_then_dashboard(cli, &opts).await.map(|()| 0);

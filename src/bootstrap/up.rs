@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr, bail};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::infra_layer::{self, Source};
 pub use super::steps::Steps;
 use super::{Placement, ShardOptions, shard_install};
-use super::{apply, flux_source, kind, local, wait};
+use super::{apply, flux_runtime, flux_source, kind, layer_wait, local, wait};
 use crate::cluster::{self, Target as ClusterTarget};
 
 /// Where the stack goes.
@@ -44,42 +45,22 @@ pub struct UpOptions {
     pub git_path: String,
     /// Name of the environment variable holding a Git token (never the token itself).
     pub git_token_env: Option<String>,
-    /// How long to wait for the controllers.
+    /// How long to wait for the controllers (and, when waited for, the Kustomizations).
     pub timeout: Duration,
     /// The Flux namespace.
     pub namespace: String,
     /// The shard label key.
     pub label_key: String,
+    /// Local target: run the real Flux controllers as processes (false: Deployments only).
+    pub flux_controllers: bool,
+    /// Wait until the infrastructure Kustomizations are Ready (plain output; the
+    /// dashboard shows the same live otherwise).
+    pub wait_for_layer: bool,
 }
 
 /// Counts the shard labels in a kind config: the number of shards the seed wants.
 pub fn shards_in_kind_config(text: &str, label_key: &str) -> usize {
     text.lines().filter(|l| l.trim_start().starts_with(&format!("{label_key}:"))).count()
-}
-
-/// The Flux objects of the infrastructure layer, compiled in from `manifests/`.
-const INFRASTRUCTURE: &str = include_str!("../../manifests/clusters/local/infrastructure.yaml");
-
-/// The GitRepository the infrastructure Kustomizations read, labelled for shard1.
-pub fn infra_source(opts: &UpOptions, url: &str, first_shard: &str) -> Value {
-    let mut spec = json!({
-        "interval": "1m",
-        "url": url,
-        "ref": { "branch": opts.git_branch },
-    });
-    if opts.git_token_env.is_some() {
-        spec["secretRef"] = json!({ "name": "shardwatch-infra-auth" });
-    }
-    json!({
-        "apiVersion": "source.toolkit.fluxcd.io/v1",
-        "kind": "GitRepository",
-        "metadata": {
-            "name": "shardwatch-infra",
-            "namespace": opts.namespace,
-            "labels": { opts.label_key.clone(): first_shard },
-        },
-        "spec": spec,
-    })
 }
 
 /// Runs `up`; returns the kubeconfig of the cluster it stood up (None: the current one).
@@ -94,6 +75,13 @@ pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) ->
         None if kind::available().await => UpTarget::Kind,
         None => UpTarget::Local,
     };
+    // Only the local cluster has no kubelet to run Flux's pods; elsewhere Flux runs in-cluster.
+    let real_controllers = target == UpTarget::Local && opts.flux_controllers;
+    let serve_git = real_controllers && opts.git_url.is_none();
+    if real_controllers {
+        // Before the cluster and an 11-minute build, not after.
+        flux_runtime::preflight(serve_git)?;
+    }
 
     steps.step(&format!("cluster ({target:?})"));
     let mut progress = |line: &str| steps.detail(line);
@@ -147,34 +135,7 @@ pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) ->
     let mut progress = |line: &str| steps.detail(line);
     let summary = apply::apply_all(&client, &sharded, &mut progress).await?;
     steps.detail(&summary.line());
-
-    steps.step("infrastructure layer (sources → controllers → configs)");
-    let mut infra =
-        super::parse_documents(INFRASTRUCTURE).wrap_err("parsing the built-in infrastructure layer")?;
-    for o in &mut infra {
-        o["metadata"]["namespace"] = json!(opts.namespace);
-        if let Some(path) = o["spec"]["path"].as_str() {
-            o["spec"]["path"] = json!(relocate(path, &opts.git_path));
-        }
-    }
-    match &opts.git_url {
-        Some(url) => infra.push(infra_source(opts, url, &shard_opts.shards[0])),
-        None => steps.detail(
-            "no --git-url: the Kustomizations wait for their source (shown as such in the dashboard)",
-        ),
-    }
-    if let (Some(var), Some(_)) = (&opts.git_token_env, &opts.git_url) {
-        let token =
-            std::env::var(var).wrap_err_with(|| format!("--git-token-env names {var}, which is not set"))?;
-        infra.push(json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": { "name": "shardwatch-infra-auth", "namespace": opts.namespace },
-            "stringData": { "username": "git", "password": token },
-        }));
-    }
-    let mut progress = |line: &str| steps.detail(line);
-    let infra_summary = apply::apply_all(&client, &infra, &mut progress).await?;
-    steps.detail(&infra_summary.line());
+    let mut changed = !summary.nothing_changed();
 
     steps.step(&format!("waiting for {} Deployments to be Available", deployments.len()));
     let mut progress = |line: &str| steps.detail(line);
@@ -190,19 +151,87 @@ pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) ->
     for line in wait::placement_report(&client, &opts.namespace, &opts.label_key, &shard_opts.shards).await? {
         steps.detail(&line);
     }
-    if summary.nothing_changed() && infra_summary.nothing_changed() {
+
+    // The real controllers, and (without --git-url) the Git server they read the layer from.
+    let mut served_url = None;
+    if real_controllers {
+        steps.step("Flux controllers (build on first use)");
+        steps.detail(&flux_runtime::build_expectation());
+        let mut progress = |line: &str| steps.detail(line);
+        flux_runtime::build(&mut progress).await?;
+        if serve_git {
+            steps.step("local Git server");
+            let mut progress = |line: &str| steps.detail(line);
+            let served = flux_runtime::serve_manifests(&mut progress).await?;
+            steps.detail(&format!("{} serves the built-in manifests/", served.url));
+            changed |= served.changed;
+            served_url = Some(served.url);
+        }
+        steps.step("real Flux controllers as local processes");
+        let mut progress = |line: &str| steps.detail(line);
+        changed |= flux_runtime::start_controllers(&mut progress).await?;
+    }
+
+    steps.step("infrastructure layer (sources → controllers → configs)");
+    let first_shard = &shard_opts.shards[0];
+    let mut infra = match (&opts.git_url, &served_url) {
+        (Some(url), _) => {
+            let source = Source { url, branch: &opts.git_branch, with_secret: opts.git_token_env.is_some() };
+            let mut layer = infra_layer::online(&opts.namespace, &opts.git_path)?;
+            layer.push(infra_layer::infra_source(&source, &opts.namespace, &opts.label_key, first_shard));
+            layer
+        }
+        (None, Some(url)) => {
+            steps.detail(&format!("offline layer (the project's stand-in chart) from {url}"));
+            let source = Source { url, branch: "main", with_secret: false };
+            let mut layer = infra_layer::offline(&opts.namespace, url)?;
+            layer.push(infra_layer::infra_source(&source, &opts.namespace, &opts.label_key, first_shard));
+            layer
+        }
+        (None, None) => {
+            steps.detail(
+                "no --git-url: the Kustomizations wait for their source (shown as such in the dashboard)",
+            );
+            infra_layer::online(&opts.namespace, &opts.git_path)?
+        }
+    };
+    if let (Some(var), Some(_)) = (&opts.git_token_env, &opts.git_url) {
+        let token =
+            std::env::var(var).wrap_err_with(|| format!("--git-token-env names {var}, which is not set"))?;
+        infra.push(json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": { "name": "shardwatch-infra-auth", "namespace": opts.namespace },
+            "stringData": { "username": "git", "password": token },
+        }));
+    }
+    let layer_names: Vec<String> = infra
+        .iter()
+        .filter(|o| o["kind"] == "Kustomization")
+        .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
+    let mut progress = |line: &str| steps.detail(line);
+    let infra_summary = apply::apply_all(&client, &infra, &mut progress).await?;
+    steps.detail(&infra_summary.line());
+    changed |= !infra_summary.nothing_changed();
+
+    if real_controllers && opts.wait_for_layer {
+        steps.step(&format!("waiting for the {} Kustomizations to be Ready", layer_names.len()));
+        let mut progress = |line: &str| steps.detail(line);
+        let order = layer_wait::kustomizations_ready(
+            &client,
+            &opts.namespace,
+            &layer_names,
+            opts.timeout,
+            &mut progress,
+        )
+        .await?;
+        let order: Vec<String> = order.iter().map(|(name, at)| format!("{name} ({at})")).collect();
+        steps.detail(&format!("Ready in order: {}", order.join(" → ")));
+    }
+    if !changed {
         steps.detail("up to date: nothing changed");
     }
     Ok(kubeconfig)
-}
-
-/// Moves a built-in `./manifests/...` path under the repository's `git_path`.
-pub fn relocate(path: &str, git_path: &str) -> String {
-    let rest = path.strip_prefix("./manifests").unwrap_or(path);
-    let base = git_path.trim_end_matches('/');
-    let base =
-        if base.starts_with("./") || base.starts_with('/') { base.to_string() } else { format!("./{base}") };
-    format!("{base}{rest}")
 }
 
 fn write_builtin_kind_config() -> Result<PathBuf> {
@@ -216,7 +245,7 @@ fn write_builtin_kind_config() -> Result<PathBuf> {
 pub async fn down(target: UpTarget, kind_config: Option<&Path>, steps: &mut Steps) -> Result<()> {
     match target {
         UpTarget::Local => {
-            steps.step("stopping the local control plane");
+            steps.step("stopping the local control plane, the Flux controllers and the Git server");
             local::stop(&mut |l| steps.detail(l)).await
         }
         UpTarget::Kind => {
@@ -239,34 +268,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn relocates_the_layer_paths_under_the_git_path() {
-        assert_eq!(
-            relocate("./manifests/infrastructure/sources", "./manifests"),
-            "./manifests/infrastructure/sources"
-        );
-        assert_eq!(
-            relocate("./manifests/infrastructure/sources", "deploy/flux/"),
-            "./deploy/flux/infrastructure/sources"
-        );
-    }
-
-    #[test]
     fn counts_the_seed_shards_in_the_kind_config() {
         assert_eq!(shards_in_kind_config(local::KIND_CONFIG, "sharding.fluxcd.io/key"), 3);
         assert_eq!(shards_in_kind_config("nodes: []", "sharding.fluxcd.io/key"), 0);
-    }
-
-    #[test]
-    fn the_builtin_infrastructure_layer_is_a_dependency_chain_across_shards() {
-        let objs = crate::bootstrap::parse_documents(INFRASTRUCTURE).unwrap();
-        let names: Vec<&str> = objs.iter().map(|o| o["metadata"]["name"].as_str().unwrap()).collect();
-        assert_eq!(names, ["infra-sources", "infra-controllers", "infra-configs"]);
-        assert_eq!(objs[1]["spec"]["dependsOn"][0]["name"], "infra-sources");
-        assert_eq!(objs[2]["spec"]["dependsOn"][0]["name"], "infra-controllers");
-        let shards: Vec<&str> = objs
-            .iter()
-            .map(|o| o["metadata"]["labels"]["sharding.fluxcd.io/key"].as_str().unwrap())
-            .collect();
-        assert_eq!(shards, ["shard1", "shard2", "shard3"]);
     }
 }

@@ -74,6 +74,10 @@ pub async fn deployments_available(
             progress(&format!("{}/{} Deployments available ({elapsed:.1}s)", ready.len(), names.len()));
         }
         if ready.len() == names.len() {
+            if last_count != ready.len() {
+                // Already all there in the initial list: say so rather than nothing.
+                progress(&format!("{}/{} Deployments available", ready.len(), names.len()));
+            }
             return Ok(());
         }
         let next = match tokio::time::timeout_at(deadline, events.next()).await {

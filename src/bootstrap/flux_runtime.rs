@@ -1,0 +1,163 @@
+//! The real Flux controllers on the local target: built from the Go module proxy on first
+//! use, run as local processes (one main set and one set per shard, the scripts'
+//! `flux-controllers.sh`), reading the infrastructure layer from a local Git server
+//! (`git-server.sh`). The local cluster has no kubelet to run Flux's own pods, so without
+//! these nothing would reconcile there.
+//!
+//! Each function reports whether it changed anything, so a second `up` can say truthfully
+//! that nothing changed: starting what already runs is no change.
+
+use std::path::PathBuf;
+
+use color_eyre::eyre::{Result, bail};
+use tokio::process::Command;
+
+use super::local::{self, cache_dir, which};
+
+/// The Flux version the controllers are built at when `SHARDWATCH_FLUX_VERSION` is unset
+/// (the scripts' default).
+const FLUX_VERSION: &str = "v2.7.3";
+
+/// The controllers the scripts build and run.
+const CONTROLLERS: [&str; 3] = ["source-controller", "kustomize-controller", "helm-controller"];
+
+/// What the controllers' processes need: a private mount namespace each (`unshare`),
+/// detached from up's session (`setsid`), a lock (`flock`), readiness probes (`curl`).
+const PROCESS_TOOLS: [&str; 4] = ["unshare", "setsid", "flock", "curl"];
+
+/// Where the built controllers are: `SHARDWATCH_FLUX_BIN`, else the scripts' cache folder.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SHARDWATCH_FLUX_BIN") {
+        return PathBuf::from(dir);
+    }
+    let version = std::env::var("SHARDWATCH_FLUX_VERSION").unwrap_or_else(|_| FLUX_VERSION.to_string());
+    cache_dir().join(format!("flux-{version}")).join("bin")
+}
+
+/// Whether all three controllers are already built.
+pub fn built() -> bool {
+    CONTROLLERS.iter().all(|c| bin_dir().join(c).is_file())
+}
+
+/// The effective user id from the text of `/proc/self/status` (its `Uid:` line holds the
+/// real, effective, saved and filesystem ids).
+pub fn effective_uid(proc_status: &str) -> Option<u32> {
+    let line = proc_status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// Checks, before anything slow happens, that the controllers can be built and run here.
+/// `serve_git`: the local Git server is needed too (no `--git-url`).
+pub fn preflight(serve_git: bool) -> Result<()> {
+    let hint = "or pass --no-flux-controllers to install Flux's Deployments only";
+    let uid = std::fs::read_to_string("/proc/self/status").ok().as_deref().and_then(effective_uid);
+    if uid != Some(0) {
+        bail!(
+            "the real Flux controllers run each in its own mount namespace (`unshare`), which needs \
+             root; run `up` as root, {hint}"
+        );
+    }
+    if let Some(tool) = PROCESS_TOOLS.iter().find(|t| which(t).is_none()) {
+        bail!("the real Flux controllers need `{tool}` on PATH (util-linux and curl), {hint}");
+    }
+    if !built() && which("go").is_none() {
+        bail!(
+            "the Flux controllers are not built yet ({} is empty) and building them needs `go` on \
+             PATH, {hint}",
+            bin_dir().display()
+        );
+    }
+    if serve_git && which("git").is_none() {
+        bail!("the local Git server needs `git` (with `git http-backend`) on PATH, {hint}");
+    }
+    Ok(())
+}
+
+/// The line shown before the build: how long it will take.
+pub fn build_expectation() -> String {
+    if built() {
+        format!("cached in {}", bin_dir().display())
+    } else {
+        format!(
+            "first use: building {} from the Go module proxy into {}; about 11 min on 2 cores \
+             (only once, later runs reuse them)",
+            CONTROLLERS.join(", "),
+            bin_dir().display()
+        )
+    }
+}
+
+/// Builds the controllers unless cached (`build-flux.sh`, whose log says where they are).
+pub async fn build(progress: &mut dyn FnMut(&str)) -> Result<()> {
+    local::script_ok("build-flux.sh", &[], None, progress).await.map(|_| ())
+}
+
+/// A served Git repository and whether this run changed it.
+pub struct Served {
+    /// The repository URL.
+    pub url: String,
+    /// True when the server was started or published new content.
+    pub changed: bool,
+}
+
+/// Publishes the compiled-in `manifests/` tree on the local Git server, starting it if
+/// needed (`git-server.sh start`). On failure a server this run started is stopped again.
+pub async fn serve_manifests(progress: &mut dyn FnMut(&str)) -> Result<Served> {
+    let was = local::script("git-server.sh", &["url"], None, &mut |_| {}).await?;
+    let before = if was.success { head(&was.stdout).await } else { None };
+    local::install_manifests()?;
+    let out = local::script("git-server.sh", &["start"], None, progress).await?;
+    let url = out.stdout.lines().last().unwrap_or_default().to_string();
+    if !out.success || url.is_empty() {
+        if !was.success {
+            let _ = local::script("git-server.sh", &["stop"], None, progress).await;
+        }
+        bail!("the local Git server did not start (`git-server.sh start` failed; its log lines are above)");
+    }
+    let after = head(&url).await;
+    Ok(Served { changed: !was.success || before != after, url })
+}
+
+/// The commit `main` points at on `url`, if it can be read.
+async fn head(url: &str) -> Option<String> {
+    let out = Command::new("git").args(["ls-remote", url, "refs/heads/main"]).output().await.ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    out.status.success().then(|| text.split_whitespace().next().map(str::to_string)).flatten()
+}
+
+/// Starts every controller process not yet running (`flux-controllers.sh start`); true
+/// when one had to be started. On failure, a set this run started is stopped again.
+pub async fn start_controllers(progress: &mut dyn FnMut(&str)) -> Result<bool> {
+    let all_running = local::script("flux-controllers.sh", &["status"], None, &mut |_| {}).await?.success;
+    let out = local::script("flux-controllers.sh", &["start"], None, progress).await?;
+    if !out.success {
+        if !all_running {
+            progress("stopping the controllers this run started");
+            let _ = local::script("flux-controllers.sh", &["stop"], None, progress).await;
+        }
+        bail!(
+            "the real Flux controllers did not start (`flux-controllers.sh start` failed; its log \
+             lines are above, each process logs to {})",
+            bin_dir().with_file_name("run").display()
+        );
+    }
+    if let Some(summary) =
+        local::script("flux-controllers.sh", &["status"], None, &mut |_| {}).await?.stdout.lines().last()
+    {
+        progress(summary);
+    }
+    Ok(!all_running)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_effective_uid_is_the_second_id_of_the_uid_line() {
+        let status = "Name:\tshardwatch\nUmask:\t0022\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n";
+        assert_eq!(effective_uid(status), Some(0));
+        assert_eq!(effective_uid("Uid:\t1000\t1000\t1000\t1000\n"), Some(1000));
+        assert_eq!(effective_uid("Name:\tx\n"), None);
+    }
+}
