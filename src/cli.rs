@@ -114,6 +114,22 @@ pub enum Command {
         #[arg(long, default_value = "30", value_name = "SECONDS")]
         timeout: u64,
     },
+    /// Explain why a Flux object is not Ready: conditions, dependency chain, what its health
+    /// check waits for (Pending pods with the scheduler's reason, events).
+    ///
+    /// Exit codes: 0 Ready, 1 not Ready (explained), 2 cannot tell (not found, cannot list).
+    Explain {
+        /// KIND/NAMESPACE/NAME or KIND/NAME (namespace: -n, else --flux-namespace); kinds as
+        /// flux names them (ks, hr, gitrepo, ...) or in full.
+        #[arg(value_name = "KIND/NAMESPACE/NAME")]
+        object: String,
+        /// Output format.
+        #[arg(short, long, value_enum, default_value = "text")]
+        output: Format,
+        /// How long to wait for the initial lists.
+        #[arg(long, default_value = "30", value_name = "SECONDS")]
+        timeout: u64,
+    },
     /// Break things on purpose to watch failover; each action asks for confirmation.
     ///
     /// Exit codes: 0 done, 1 the action failed, 2 cannot act here (cluster unreachable,
@@ -248,6 +264,9 @@ pub fn run() -> color_eyre::Result<i32> {
             }
             Some(Command::Snapshot { output, timeout, follow: true }) => {
                 crate::headless::follow::follow(&cli, *output, Duration::from_secs(*timeout)).await
+            }
+            Some(Command::Explain { object, output, timeout }) => {
+                crate::headless::explain::run(&cli, object, *output, Duration::from_secs(*timeout)).await
             }
             Some(Command::Check { timeout }) => {
                 crate::headless::check(&cli, Duration::from_secs(*timeout)).await

@@ -2,6 +2,7 @@
 //! the failover actions run from the command line.
 
 pub mod chaos;
+pub mod explain;
 pub mod follow;
 pub mod text;
 
