@@ -129,7 +129,19 @@ async fn head(url: &str) -> Option<String> {
 /// when one had to be started. On failure, a set this run started is stopped again.
 pub async fn start_controllers(progress: &mut dyn FnMut(&str)) -> Result<bool> {
     let all_running = local::script("flux-controllers.sh", &["status"], None, &mut |_| {}).await?.success;
-    let out = local::script("flux-controllers.sh", &["start"], None, progress).await?;
+    // One line for the processes already running rather than one each: only starts are news.
+    let mut already = 0;
+    let out = local::script("flux-controllers.sh", &["start"], None, &mut |line: &str| {
+        if line.contains(" already running (pid ") {
+            already += 1;
+        } else {
+            progress(line);
+        }
+    })
+    .await?;
+    if already > 0 {
+        progress(&format!("{already} processes were already running"));
+    }
     if !out.success {
         if !all_running {
             progress("stopping the controllers this run started");
@@ -147,6 +159,13 @@ pub async fn start_controllers(progress: &mut dyn FnMut(&str)) -> Result<bool> {
         progress(summary);
     }
     Ok(!all_running)
+}
+
+/// Stops every controller process and the local Git server (nothing to do is no error).
+pub async fn stop(progress: &mut dyn FnMut(&str)) -> Result<()> {
+    local::script_ok("flux-controllers.sh", &["stop"], None, progress).await?;
+    local::script_ok("git-server.sh", &["stop"], None, progress).await?;
+    Ok(())
 }
 
 #[cfg(test)]

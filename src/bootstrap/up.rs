@@ -245,7 +245,10 @@ fn write_builtin_kind_config() -> Result<PathBuf> {
 pub async fn down(target: UpTarget, kind_config: Option<&Path>, steps: &mut Steps) -> Result<()> {
     match target {
         UpTarget::Local => {
-            steps.step("stopping the local control plane, the Flux controllers and the Git server");
+            // The controllers first: with the API server gone they would only log errors.
+            steps.step("stopping the Flux controllers and the local Git server");
+            flux_runtime::stop(&mut |l| steps.detail(l)).await?;
+            steps.step("stopping the local control plane");
             local::stop(&mut |l| steps.detail(l)).await
         }
         UpTarget::Kind => {
