@@ -142,6 +142,10 @@ impl PanelView for AssignmentRows<'_> {
         "orphans first, then per shard"
     }
 
+    fn flux_key(&self, i: usize) -> Option<crate::model::objects::FluxKey> {
+        self.object(*self.items.get(i)?).map(|o| o.key.clone())
+    }
+
     fn details(&self, i: usize, theme: Theme) -> Details {
         let a = &self.snap.assignment;
         let plain = theme.tone(Tone::Plain);

@@ -244,6 +244,13 @@ impl PanelView for DependencyRows<'_> {
         "each under its deepest dependency"
     }
 
+    fn flux_key(&self, i: usize) -> Option<FluxKey> {
+        match self.items.get(i)? {
+            Item::Node(n) | Item::RootCause(n) => Some(self.snap.dependencies.nodes[*n].key.clone()),
+            Item::Cycle(_) => None,
+        }
+    }
+
     fn details(&self, i: usize, theme: Theme) -> Details {
         let g = &self.snap.dependencies;
         let n = match self.items[i] {

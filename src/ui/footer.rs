@@ -42,7 +42,7 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &UiState, theme: Theme) {
             Line::styled(format!(" {}", state.message.clone().unwrap_or_default()), theme.tone(Tone::Warn))
         }
         Input::Normal if state.help => Line::from(hints(&[("?", "close help"), ("q", "quit")], theme)),
-        Input::Normal if state.details => {
+        Input::Normal if state.details || state.explain.is_some() => {
             Line::from(hints(&[("Esc", "back"), ("j/k", "scroll"), ("q", "quit")], theme))
         }
         Input::Normal => {

@@ -9,7 +9,7 @@ use super::layout::popup;
 use super::theme::{Theme, Tone};
 
 /// Keys and what they do, in the order a newcomer needs them.
-pub const KEYS: [(&str, &str); 13] = [
+pub const KEYS: [(&str, &str); 14] = [
     ("?", "show / hide this help"),
     ("1-5", "Shards, Placement, Dependencies, Assignment, Events"),
     ("Tab S-Tab", "next / previous panel"),
@@ -19,6 +19,7 @@ pub const KEYS: [(&str, &str); 13] = [
     ("PgUp PgDn", "move a page"),
     ("g G", "first / last row (also Home End)"),
     ("Enter", "details of the selected row"),
+    ("e", "explain why the selected Flux object is not Ready"),
     ("Esc", "close, go back, clear the filter"),
     ("c u", "Placement: cordon / uncordon the selected node (asks y/N)"),
     ("x", "Placement: delete the selected pod (asks y/N)"),

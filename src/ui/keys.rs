@@ -5,11 +5,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::model::Snapshot;
 
+use super::explain_panel;
 use super::placement_panel::{PlacementRows, Target};
 use super::request::{READ_ONLY, Request};
 use super::table::Visible;
 use super::theme::Theme;
-use super::{Input, Panel, UiState, selected_details, view};
+use super::{Input, Panel, UiState, selected_details, selected_flux_key, view};
 
 /// What a key did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +55,7 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> KeyOut
             false
         }
         Input::Normal if state.help => overlay_key(state, key, |s| s.help = false),
+        Input::Normal if state.explain.is_some() => explain_key(state, key, snap),
         Input::Normal if state.details => details_key(state, key, snap),
         Input::Normal => normal_key(state, key, snap),
     };
@@ -195,6 +197,45 @@ fn details_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
             state.details_scroll = 0;
         }
         KeyCode::Char('?') => state.help = true,
+        KeyCode::Char('e') => {
+            state.details = false;
+            state.details_scroll = 0;
+            open_explain(state, snap);
+        }
+        KeyCode::Char('j') | KeyCode::Down => *s = s.saturating_add(1).min(last),
+        KeyCode::Char('k') | KeyCode::Up => *s = s.saturating_sub(1),
+        KeyCode::PageDown => *s = s.saturating_add(10).min(last),
+        KeyCode::PageUp => *s = s.saturating_sub(10),
+        KeyCode::Char('g') | KeyCode::Home => *s = 0,
+        KeyCode::Char('G') | KeyCode::End => *s = last,
+        _ => {}
+    }
+    false
+}
+
+/// `e`: the explanation view of the selected row's Flux object, or why there is none.
+fn open_explain(state: &mut UiState, snap: &Snapshot) {
+    match selected_flux_key(snap, state) {
+        Some(key) => {
+            state.explain = Some(key);
+            state.explain_scroll = 0;
+        }
+        None => state.message = Some("e: select a Kustomization, HelmRelease or source first".into()),
+    }
+}
+
+/// The explanation view scrolls like details; Esc (or `e` again) closes it.
+fn explain_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
+    let lines = state.explain.as_ref().map_or(0, |k| explain_panel::line_count(snap, k));
+    let last = u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX);
+    let s = &mut state.explain_scroll;
+    match key.code {
+        KeyCode::Char('q') => return true,
+        KeyCode::Esc | KeyCode::Backspace | KeyCode::Enter | KeyCode::Char('e') => {
+            state.explain = None;
+            state.explain_scroll = 0;
+        }
+        KeyCode::Char('?') => state.help = true,
         KeyCode::Char('j') | KeyCode::Down => *s = s.saturating_add(1).min(last),
         KeyCode::Char('k') | KeyCode::Up => *s = s.saturating_sub(1),
         KeyCode::PageDown => *s = s.saturating_add(10).min(last),
@@ -241,6 +282,7 @@ fn normal_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
             state.details_scroll = 0;
         }
         KeyCode::Esc => state.filter.clear(),
+        KeyCode::Char('e') if !ctrl => open_explain(state, snap),
         KeyCode::Char(c @ ('c' | 'u' | 'x')) if !ctrl => ask(c, state, snap),
         _ => {}
     }

@@ -8,6 +8,7 @@ mod assignment_panel;
 mod dependencies_panel;
 mod details;
 mod events_panel;
+mod explain_panel;
 mod footer;
 mod header;
 mod help;
@@ -37,6 +38,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use crate::model::Snapshot;
+use crate::model::objects::FluxKey;
 
 pub use keys::{KeyOutcome, handle_key};
 pub use request::Request;
@@ -139,6 +141,10 @@ pub struct UiState {
     pub details: bool,
     /// Lines the details overlay is scrolled down.
     pub details_scroll: u16,
+    /// The Flux object whose explanation view is open.
+    pub explain: Option<FluxKey>,
+    /// Lines the explanation view is scrolled down.
+    pub explain_scroll: u16,
     /// A one-shot message for the footer (an unknown `:` command, an action's outcome).
     pub message: Option<String>,
     /// An action asked for and awaiting `y` (the confirmation overlay is open).
@@ -174,6 +180,10 @@ trait PanelView {
     fn details(&self, i: usize, theme: Theme) -> Details;
     /// A short reading guide shown in the panel's border.
     fn legend(&self) -> &'static str;
+    /// The Flux object row `i` stands for, if any (what `e` explains).
+    fn flux_key(&self, _i: usize) -> Option<FluxKey> {
+        None
+    }
 }
 
 /// The view of one panel over a snapshot; cheap: it indexes rows, it formats none.
@@ -195,6 +205,14 @@ fn selected_details(snap: &Snapshot, state: &UiState, theme: Theme) -> Option<De
     visible.get(pos).map(|i| view.details(i, theme))
 }
 
+/// The Flux object of the selected row of the current panel, if it is one.
+fn selected_flux_key(snap: &Snapshot, state: &UiState) -> Option<FluxKey> {
+    let view = view(snap, state.panel);
+    let visible = Visible::of(view.rows(), &state.filter);
+    let pos = state.list().selected.min(visible.len().checked_sub(1)?);
+    visible.get(pos).and_then(|i| view.flux_key(i))
+}
+
 /// Draws the whole screen for `snap` into the frame.
 pub fn draw(frame: &mut Frame, snap: &Snapshot, state: &UiState) {
     let area = frame.area();
@@ -213,6 +231,9 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, state: &UiState) {
         if let Some(d) = selected_details(snap, state, theme) {
             details::render(buf, area, &d, state.details_scroll, theme);
         }
+    }
+    if let Some(key) = &state.explain {
+        explain_panel::render(buf, area, snap, key, state.explain_scroll, theme);
     }
     if state.help {
         help::render(buf, area, theme);
