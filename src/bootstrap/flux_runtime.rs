@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use color_eyre::eyre::{Result, bail};
+use color_eyre::eyre::{Result, WrapErr, bail};
 use tokio::process::Command;
 
 use super::local::{self, cache_dir, which};
@@ -89,7 +89,10 @@ pub fn build_expectation() -> String {
 
 /// Builds the controllers unless cached (`build-flux.sh`, whose log says where they are).
 pub async fn build(progress: &mut dyn FnMut(&str)) -> Result<()> {
-    local::script_ok("build-flux.sh", &[], None, progress).await.map(|_| ())
+    local::script_ok("build-flux.sh", &[], None, progress)
+        .await
+        .wrap_err("building the Flux controllers from the Go module proxy failed")
+        .map(|_| ())
 }
 
 /// A served Git repository and whether this run changed it.

@@ -134,7 +134,8 @@ pub async fn script_ok(
 ) -> Result<String> {
     let out = script(name, args, kind_config, progress).await?;
     if !out.success {
-        bail!("local cluster: `{name} {}` failed", args.join(" "));
+        let command = std::iter::once(name).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
+        bail!("local cluster: `{command}` failed (its log lines are above)");
     }
     Ok(out.stdout)
 }
