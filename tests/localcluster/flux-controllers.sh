@@ -4,10 +4,18 @@
 # watching objects without the shard key, and one set per shard of kind-config.yaml
 # (the values of its nodes' sharding.fluxcd.io/key labels) watching its own key, each
 # with leader election on, so every set holds its own Lease in flux-system.
+# They watch only flux-system (the runtime namespace): the tests' own namespaces, whose
+# Flux objects carry hand-written statuses, stay untouched.
 #
 # Usage: flux-controllers.sh start     start every set (already running processes are kept)
 #        flux-controllers.sh stop      stop every process this script started
-#        flux-controllers.sh status    one line per process: running or not, pid, ports, log
+#        flux-controllers.sh status    one line per process: running or not, pid, ports,
+#                                      hostname; exit 0 only when all run
+#        flux-controllers.sh stop-shard SHARD [--kill]
+#                                      stop one set (SHARD: shard1.. or main); --kill
+#                                      SIGKILLs it, as a dying node would: no Lease released
+#        flux-controllers.sh start-shard SHARD
+#                                      start that set again, once its kwok pods run
 #
 # Every listener binds 127.0.0.1. Ports: SHARDWATCH_FLUX_PORT_BASE (default 19400) + 10*set
 # (main is set 0, shardN is set N by its order in kind-config.yaml) + 3*controller
@@ -77,13 +85,21 @@ alive() { # NAME
   case "$exe" in "$BIN"/*) return 0 ;; *) return 1 ;; esac
 }
 
+# The newest Running pod of a Deployment (label app=NAME) that is not being deleted: a
+# failed node's old pods stay Terminating but Running until kwok deletes them.
+current_pod() { # NAME
+  "$KUBECTL" --kubeconfig "$KUBECONFIG_PATH" -n "$NAMESPACE" get pods -l "app=$1" \
+    --field-selector=status.phase=Running --sort-by=.metadata.creationTimestamp \
+    -o custom-columns=NAME:.metadata.name,DELETED:.metadata.deletionTimestamp --no-headers \
+    2>/dev/null | awk '$2 == "<none>" { name = $1 } END { print name }'
+}
+
 # The Lease holder identity is "<hostname>_<uuid>" and shardwatch reads the pod name from
 # it, so each process gets (in its own UTS namespace) the name of its Deployment's
 # current Running kwok pod as hostname; "<name>-local" when there is none.
 holder_name() { # NAME
   local pod
-  pod=$("$KUBECTL" --kubeconfig "$KUBECONFIG_PATH" -n "$NAMESPACE" get pods -l "app=$1" \
-    --field-selector=status.phase=Running -o jsonpath='{.items[0].metadata.name}' 2>/dev/null || true)
+  pod=$(current_pod "$1" || true)
   echo "${pod:-$1-local}"
 }
 
@@ -97,7 +113,7 @@ start_one() { # CONTROLLER CONTROLLER_INDEX SET SET_INDEX
   fi
   if [ "$set" = main ]; then selector="!$SHARD_KEY"; else selector="$SHARD_KEY=$set"; fi
   local args=(
-    --watch-all-namespaces
+    --watch-all-namespaces=false
     "--watch-label-selector=$selector"
     --enable-leader-election
     "--metrics-addr=127.0.0.1:$(port "$si" "$ci" 0)"
@@ -105,6 +121,12 @@ start_one() { # CONTROLLER CONTROLLER_INDEX SET SET_INDEX
     --log-level=info
     --log-encoding=json
   )
+  # Flux rechecks a dependsOn that is not Ready every 30 s; on this small local world
+  # that is most of the time a layered chain takes, so it is shorter here
+  # (SHARDWATCH_FLUX_REQUEUE_DEPENDENCY, default 5s).
+  if [ "$c" != source-controller ]; then
+    args+=("--requeue-dependency=${SHARDWATCH_FLUX_REQUEUE_DEPENDENCY:-5s}")
+  fi
   if [ "$c" = source-controller ]; then
     local storage="127.0.0.1:$(port "$si" "$ci" 2)"
     mkdir -p "$RUN/storage/$name"
@@ -113,6 +135,7 @@ start_one() { # CONTROLLER CONTROLLER_INDEX SET SET_INDEX
   local logf="$RUN/$name.log" holder
   holder=$(holder_name "$name")
   echo "=== $(date -u +%FT%TZ) hostname $holder: $BIN/$c ${args[*]}" >>"$logf"
+  echo "$holder" >"$RUN/$name.hostname"
   # setsid: the process outlives this shell; unshare (no --fork) execs in place, so the
   # recorded pid is the controller's own pid. 9>&-: it must not inherit the lock.
   KUBECONFIG="$KUBECONFIG_PATH" RUNTIME_NAMESPACE="$NAMESPACE" HOLDER="$holder" \
@@ -127,8 +150,18 @@ start_one() { # CONTROLLER CONTROLLER_INDEX SET SET_INDEX
   log "started $name (pid $!, selector '$selector', log $logf)"
 }
 
-# Healthy: every process answers on its /readyz (controller-runtime's health endpoint).
-wait_ready() {
+# Sets to act on: every set, or the one named (shard key or main). Prints "index name".
+select_sets() { # [SET]
+  if [ -z "${1:-}" ]; then sets; return; fi
+  local line
+  line=$(sets | awk -v s="$1" '$2 == s') || true
+  [ -n "$line" ] || die "no set $1: one of $(sets | awk '{ printf "%s ", $2 }')"
+  echo "$line"
+}
+
+# Healthy: every process of the sets answers on its /readyz (controller-runtime's health
+# endpoint).
+wait_ready() { # [SET]
   local deadline=$((SECONDS + ${SHARDWATCH_FLUX_START_TIMEOUT:-60})) si set ci name pending
   while :; do
     pending=()
@@ -139,14 +172,15 @@ wait_ready() {
         curl -fsS -o /dev/null "http://127.0.0.1:$(port "$si" "$ci" 1)/readyz" 2>/dev/null \
           || pending+=("$name")
       done
-    done < <(sets)
+    done < <(select_sets "${1:-}")
     [ ${#pending[@]} -eq 0 ] && return 0
     [ $SECONDS -ge $deadline ] && die "not ready after ${SHARDWATCH_FLUX_START_TIMEOUT:-60}s: ${pending[*]}"
     sleep 1
   done
 }
 
-cmd_start() {
+# Everything a start needs: the binaries, the cluster, flux-system and the Flux CRDs.
+connect() {
   local c
   for c in "${CONTROLLERS[@]}"; do
     [ -x "$BIN/$c" ] || die "$BIN/$c missing: run tests/localcluster/build-flux.sh first"
@@ -157,33 +191,71 @@ cmd_start() {
     || die "namespace $NAMESPACE missing: run 'cargo run -- up --target local --no-tui' first"
   "$KUBECTL" --kubeconfig "$KUBECONFIG_PATH" get crd gitrepositories.source.toolkit.fluxcd.io >/dev/null 2>&1 \
     || die "Flux CRDs missing: run 'cargo run -- up --target local --no-tui' first"
+}
+
+lock() {
   mkdir -p "$RUN"
   exec 9>"$RUN/.lock"
   flock -w 60 9 || die "another flux-controllers.sh holds $RUN/.lock"
+}
+
+start_sets() { # [SET]
   local si set ci
   while read -r si set; do
     for ci in "${!CONTROLLERS[@]}"; do start_one "${CONTROLLERS[$ci]}" "$ci" "$set" "$si"; done
-  done < <(sets)
-  wait_ready
+  done < <(select_sets "${1:-}")
+  wait_ready "${1:-}"
+}
+
+cmd_start() {
+  connect
+  lock
+  start_sets
   log "all controllers ready"
 }
 
-cmd_stop() {
-  mkdir -p "$RUN"
-  exec 9>"$RUN/.lock"
-  flock -w 60 9 || die "another flux-controllers.sh holds $RUN/.lock"
-  local pidf name pids=() names=()
-  for pidf in "$RUN"/*.pid; do
-    [ -e "$pidf" ] || continue
-    name=$(basename "$pidf" .pid)
-    if alive "$name"; then
-      pids+=("$(cat "$pidf")"); names+=("$name")
-      kill -TERM "$(cat "$pidf")" 2>/dev/null || true
-    else
-      rm -f "$pidf"
+# After a node comes back, its shard's pods become Running again (the old ones, or new
+# ones once the old were evicted): wait for them (up to SHARDWATCH_FLUX_POD_TIMEOUT, 30 s),
+# so the hostnames, hence the Lease holders, name the current pods. Without them the
+# processes start anyway, named "<name>-local".
+wait_pods() { # SET
+  local deadline=$((SECONDS + ${SHARDWATCH_FLUX_POD_TIMEOUT:-30})) c missing
+  while :; do
+    missing=()
+    for c in "${CONTROLLERS[@]}"; do
+      [ -n "$(current_pod "$(proc_name "$c" "$1")" || true)" ] || missing+=("$(proc_name "$c" "$1")")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ $SECONDS -ge $deadline ]; then
+      log "no Running pod after ${SHARDWATCH_FLUX_POD_TIMEOUT:-30}s for: ${missing[*]} (hostname <name>-local)"
+      return 0
     fi
+    sleep 1
   done
-  # They release their Leases on the way out (--leader-election-release-on-cancel).
+}
+
+cmd_start_shard() { # SET
+  [ -n "${1:-}" ] || die "usage: $0 start-shard SHARD"
+  select_sets "$1" >/dev/null
+  connect
+  lock
+  wait_pods "$1"
+  start_sets "$1"
+  log "set $1 ready"
+}
+
+# Stops the named processes: SIGTERM, SIGKILL after 20 s; or SIGKILL at once.
+stop_names() { # SIGNAL NAME...
+  local sig=$1 name pids=() names=()
+  shift
+  for name in "$@"; do
+    if alive "$name"; then
+      pids+=("$(cat "$RUN/$name.pid")"); names+=("$name")
+      kill "-$sig" "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+    fi
+    rm -f "$RUN/$name.hostname"
+  done
+  # On SIGTERM they release their Leases on the way out (--leader-election-release-on-cancel).
   local deadline=$((SECONDS + 20)) i left
   while :; do
     left=0
@@ -196,10 +268,34 @@ cmd_stop() {
       sleep 1
       break
     fi
-    sleep 0.5
+    sleep 0.2
   done
-  for i in "${!names[@]}"; do rm -f "$RUN/${names[$i]}.pid"; done
-  log "stopped ${#names[@]} processes"
+  for name in "$@"; do rm -f "$RUN/$name.pid"; done
+  log "stopped ${#names[@]} processes$([ "$sig" = KILL ] && echo " with SIGKILL")"
+}
+
+cmd_stop() {
+  [ -d "$RUN" ] || { log "nothing to stop (never started)"; return 0; }
+  lock
+  local pidf names=()
+  for pidf in "$RUN"/*.pid; do
+    [ -e "$pidf" ] && names+=("$(basename "$pidf" .pid)")
+  done
+  stop_names TERM "${names[@]}"
+}
+
+cmd_stop_shard() { # SET [--kill]
+  [ -n "${1:-}" ] || die "usage: $0 stop-shard SHARD [--kill]"
+  local sig=TERM c names=()
+  case "${2:-}" in
+    --kill) sig=KILL ;;
+    "") ;;
+    *) die "usage: $0 stop-shard SHARD [--kill]" ;;
+  esac
+  select_sets "$1" >/dev/null
+  lock
+  for c in "${CONTROLLERS[@]}"; do names+=("$(proc_name "$c" "$1")"); done
+  stop_names "$sig" "${names[@]}"
 }
 
 cmd_status() {
@@ -211,15 +307,16 @@ cmd_status() {
       total=$((total + 1))
       if alive "$name"; then
         up=$((up + 1))
-        printf '%-30s running pid %-7s metrics 127.0.0.1:%s health 127.0.0.1:%s%s\n' "$name" \
+        printf '%-28s running pid %-7s metrics :%s health :%s%s hostname %s\n' "$name" \
           "$(cat "$RUN/$name.pid")" "$(port "$si" "$ci" 0)" "$(port "$si" "$ci" 1)" \
-          "$([ "$c" = source-controller ] && echo " storage 127.0.0.1:$(port "$si" "$ci" 2)")"
+          "$([ "$c" = source-controller ] && echo " storage :$(port "$si" "$ci" 2)")" \
+          "$(cat "$RUN/$name.hostname" 2>/dev/null || echo '?')"
       else
-        printf '%-30s stopped\n' "$name"
+        printf '%-28s stopped\n' "$name"
       fi
     done
   done < <(sets)
-  echo "$up/$total running (logs in $RUN)"
+  echo "$up/$total running on 127.0.0.1 (logs in $RUN)"
   [ "$up" = "$total" ]
 }
 
@@ -227,5 +324,7 @@ case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  start-shard) cmd_start_shard "${2:-}" ;;
+  stop-shard) cmd_stop_shard "${2:-}" "${3:-}" ;;
+  *) echo "usage: $0 start|stop|status|start-shard SHARD|stop-shard SHARD [--kill]" >&2; exit 2 ;;
 esac
