@@ -5,12 +5,16 @@
 # Nothing is downloaded here: the binaries come from build.sh's cache folder.
 #
 # Usage: cluster.sh start                 start (or reuse) the cluster, ensure its nodes are Ready
-#        cluster.sh stop                  delete the cluster and every process of it
+#        cluster.sh stop                  delete the cluster and every process of it, and
+#                                         stop the Flux controllers and the Git server
 #        cluster.sh status                running or not, and the nodes
 #        cluster.sh kubeconfig            print the kubeconfig path (exit 1 if there is none)
 #        cluster.sh bin                   print the folder of the cached binaries (no build)
-#        cluster.sh fail-node NAME [--wait]     kwok stops heartbeating NAME; it goes NotReady
-#        cluster.sh restore-node NAME [--wait]  kwok heartbeats NAME again; it goes Ready
+#        cluster.sh fail-node NAME [--wait]     kwok stops heartbeating NAME; it goes NotReady;
+#                                         the Flux controllers of its shard, when running
+#                                         (flux-controllers.sh), are SIGKILLed with it
+#        cluster.sh restore-node NAME [--wait]  kwok heartbeats NAME again; it goes Ready;
+#                                         the Flux controllers killed with it start again
 #        cluster.sh kubectl ARGS...       the cached kubectl against this cluster
 #
 # Environment: SHARDWATCH_CLUSTER_NAME (kwokctl cluster name, default shardwatch),
@@ -52,6 +56,7 @@ KWOKCTL_LOG="$KWOK_WORKDIR/$CLUSTER.kwokctl.log"
 KWOKCTL_CONTEXTS="$KWOK_WORKDIR/kwokctl-contexts.kubeconfig"
 
 MANAGED_ANNOTATION=kwok.x-k8s.io/node
+FLUX="$HERE/flux-controllers.sh"
 FAIL_HOLDER=shardwatch-fail-node
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok-controller)
 BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl)
@@ -222,6 +227,45 @@ restore_node() {
   log "node $node restored: kwok heartbeats it again"
 }
 
+# The real Flux controllers run as local processes (flux-controllers.sh), not in the
+# node's pods, so a failing node would leave them running. fail-node SIGKILLs its shard's
+# set instead (a dead node releases no Lease) and leaves a marker in the cluster's
+# workdir, so restore-node starts exactly that set again. Neither ever fails the node
+# action: the node is the point, the controllers follow when they can.
+flux_marker() { echo "$WORKDIR/flux-killed-with-$1"; }
+
+flux_set_running() { # SHARD
+  local status
+  status=$("$FLUX" status 2>/dev/null || true) # exit 1 unless all of them run
+  grep -Eq "^[a-z-]+-$1 +running " <<<"$status"
+}
+
+fail_node_flux() { # NODE
+  local node=$1 shard
+  shard=$(k get node "$node" -o jsonpath="{.metadata.labels.sharding\.fluxcd\.io/key}" 2>/dev/null || true)
+  [ -n "$shard" ] || return 0
+  flux_set_running "$shard" || return 0
+  if "$FLUX" stop-shard "$shard" --kill 9>&-; then
+    echo "$shard" >"$(flux_marker "$node")"
+    log "Flux controllers of $shard killed with node $node"
+  else
+    log "warning: could not kill the Flux controllers of $shard (node $node failed anyway)"
+  fi
+}
+
+restore_node_flux() { # NODE
+  local node=$1 marker shard
+  marker=$(flux_marker "$node")
+  [ -f "$marker" ] || return 0
+  shard=$(cat "$marker")
+  if "$FLUX" start-shard "$shard" 9>&-; then
+    rm -f "$marker"
+    log "Flux controllers of $shard started again with node $node"
+  else
+    log "warning: could not start the Flux controllers of $shard again (flux-controllers.sh start-shard $shard)"
+  fi
+}
+
 ready_status() {
   k get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true
 }
@@ -293,6 +337,10 @@ cmd_start() {
 
 cmd_stop() {
   lock
+  # The Flux controllers first, while the apiserver can still take their Leases back;
+  # then the Git server they read from. Neither may keep the cluster from stopping.
+  "$FLUX" stop 9>&- || log "warning: flux-controllers.sh stop failed"
+  "$HERE/git-server.sh" stop 9>&- || log "warning: git-server.sh stop failed"
   if [ ! -d "$WORKDIR" ] && [ -z "$(cluster_pids)" ]; then
     log "cluster $CLUSTER is not running"
     return 0
@@ -321,6 +369,7 @@ cmd_node() {
   running || die "cluster $CLUSTER is not running"
   if [ "$action" = fail-node ]; then
     fail_node "$node"
+    fail_node_flux "$node"
     if [ "$wait" = --wait ]; then
       wait_node "$node" notTrue "$START_TIMEOUT" || die "node $node still Ready after ${START_TIMEOUT}s"
       log "node $node is NotReady"
@@ -331,6 +380,8 @@ cmd_node() {
       wait_node "$node" True "$START_TIMEOUT" || die "node $node not Ready after ${START_TIMEOUT}s"
       log "node $node is Ready"
     fi
+    # After the node: start-shard waits for the shard's pods to run again on it.
+    restore_node_flux "$node"
   fi
 }
 
@@ -345,5 +396,5 @@ case "${1:-}" in
   bin) echo "$BIN" ;;
   fail-node | restore-node) cmd_node "$1" "${2:-}" "${3:-}" ;;
   kubectl) shift; k "$@" ;;
-  *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
