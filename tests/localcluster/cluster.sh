@@ -245,6 +245,7 @@ fail_node_flux() { # NODE
   shard=$(k get node "$node" -o jsonpath="{.metadata.labels.sharding\.fluxcd\.io/key}" 2>/dev/null || true)
   [ -n "$shard" ] || return 0
   flux_set_running "$shard" || return 0
+  [ -x "$FLUX" ] || return 0
   if "$FLUX" stop-shard "$shard" --kill 9>&-; then
     echo "$shard" >"$(flux_marker "$node")"
     log "Flux controllers of $shard killed with node $node"
@@ -258,6 +259,7 @@ restore_node_flux() { # NODE
   marker=$(flux_marker "$node")
   [ -f "$marker" ] || return 0
   shard=$(cat "$marker")
+  [ -x "$FLUX" ] || return 0
   if "$FLUX" start-shard "$shard" 9>&-; then
     rm -f "$marker"
     log "Flux controllers of $shard started again with node $node"
@@ -339,8 +341,10 @@ cmd_stop() {
   lock
   # The Flux controllers first, while the apiserver can still take their Leases back;
   # then the Git server they read from. Neither may keep the cluster from stopping.
-  "$FLUX" stop 9>&- || log "warning: flux-controllers.sh stop failed"
-  "$HERE/git-server.sh" stop 9>&- || log "warning: git-server.sh stop failed"
+  if [ -x "$FLUX" ]; then "$FLUX" stop 9>&- || log "warning: flux-controllers.sh stop failed"; fi
+  if [ -x "$HERE/git-server.sh" ]; then
+    "$HERE/git-server.sh" stop 9>&- || log "warning: git-server.sh stop failed"
+  fi
   if [ ! -d "$WORKDIR" ] && [ -z "$(cluster_pids)" ]; then
     log "cluster $CLUSTER is not running"
     return 0

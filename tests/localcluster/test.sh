@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite against a real local control plane, in one command:
-# compiles the tests, starts the local cluster (building its binaries on first use),
-# runs every test (the doctests, then `cargo test --lib --bins --tests`, never stopping at the
-# first failing binary) with the cluster's kubeconfig exported, and stops the cluster
-# at the end unless KEEP_CLUSTER=1.
+# compiles the tests, builds the real Flux controllers (build-flux.sh, cached after the
+# first run, about 11 minutes cold), starts the local cluster (building its binaries on
+# first use), runs every test (the doctests, then `cargo test --lib --bins --tests`, never
+# stopping at the first failing binary) with the cluster's kubeconfig and the controllers'
+# folder (SHARDWATCH_FLUX_BIN) exported, and at the end stops the cluster, and with it any
+# Flux controller processes and Git server the tests started, unless KEEP_CLUSTER=1.
 # Extra arguments go to both cargo test runs, e.g. `test.sh -- --nocapture`.
 set -euo pipefail
 
@@ -15,7 +17,7 @@ log() { printf '[test %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 finish() {
   local rc=$?
   if [ "${KEEP_CLUSTER:-0}" = 1 ]; then
-    log "cluster left running (KEEP_CLUSTER=1); stop it with tests/localcluster/cluster.sh stop"
+    log "cluster (and any Flux controllers, Git server) left running (KEEP_CLUSTER=1); stop them with tests/localcluster/cluster.sh stop"
   else
     "$HERE/cluster.sh" stop || rc=1
   fi
@@ -25,6 +27,9 @@ finish() {
 # Compile first: on two cores a build next to the running control plane only slows both.
 # --all-targets here so the benchmark keeps compiling; it is run by `cargo bench` only.
 cargo test --all-targets --no-run "$@"
+# Same reason; a no-op (0.01 s) once cached. Its last line is the bin folder.
+SHARDWATCH_FLUX_BIN=$("$HERE/build-flux.sh" | tail -n 1)
+export SHARDWATCH_FLUX_BIN
 
 trap finish EXIT
 KUBECONFIG_PATH=$("$HERE/cluster.sh" start)
