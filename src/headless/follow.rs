@@ -56,7 +56,7 @@ fn print(out: &mut impl Write, snap: &Snapshot, format: Format) -> bool {
             .map_err(std::io::Error::other)
             .and_then(|line| writeln!(out, "{line}")),
         // Text blocks are separated by a form feed, as `watch`-style tools expect.
-        Format::Text => write!(out, "{}\u{c}\n", text::render(snap)),
+        Format::Text => writeln!(out, "{}\u{c}", text::render(snap)),
     };
     written.and_then(|()| out.flush()).is_ok()
 }
