@@ -82,7 +82,7 @@ alive() { # NAME
   pid=$(cat "$pidf")
   kill -0 "$pid" 2>/dev/null || return 1
   exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
-  case "$exe" in "$BIN"/*) return 0 ;; *) return 1 ;; esac
+  case "$exe" in "$(readlink -f "$BIN")"/*) return 0 ;; *) return 1 ;; esac
 }
 
 # The newest Running pod of a Deployment (label app=NAME) that is not being deleted: a
