@@ -217,7 +217,7 @@ pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) ->
     if real_controllers && opts.wait_for_layer {
         steps.step(&format!("waiting for the {} Kustomizations to be Ready", layer_names.len()));
         let mut progress = |line: &str| steps.detail(line);
-        let order = layer_wait::kustomizations_ready(
+        let arrivals = layer_wait::kustomizations_ready(
             &client,
             &opts.namespace,
             &layer_names,
@@ -225,8 +225,7 @@ pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) ->
             &mut progress,
         )
         .await?;
-        let order: Vec<String> = order.iter().map(|(name, at)| format!("{name} ({at})")).collect();
-        steps.detail(&format!("Ready in order: {}", order.join(" → ")));
+        steps.detail(&layer_wait::summary(&arrivals));
     }
     if !changed {
         steps.detail("up to date: nothing changed");
