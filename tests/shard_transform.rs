@@ -473,6 +473,10 @@ fn infra_documents() -> BTreeMap<String, Vec<Value>> {
         for entry in fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
+                // A chart's files are Helm templates and values, not objects, until rendered.
+                if path.file_name().is_some_and(|n| n == "charts") {
+                    continue;
+                }
                 walk(&path, base, out);
             } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
                 let text = fs::read_to_string(&path).unwrap();
@@ -524,7 +528,8 @@ fn infra_layers_are_chained_and_spread_over_the_shards() {
 #[test]
 fn helm_releases_share_their_shard_with_repository_and_chart() {
     let docs = infra_documents();
-    let all: Vec<&Value> = docs.values().flatten().collect();
+    let all: Vec<&Value> =
+        docs.iter().filter(|(path, _)| path.starts_with("infrastructure/")).flat_map(|(_, d)| d).collect();
     let repositories: BTreeMap<&str, &Value> =
         all.iter().filter(|o| kind(o) == "HelmRepository").map(|o| (name(o), *o)).collect();
     assert_eq!(repositories["jetstack"]["spec"]["url"], "https://charts.jetstack.io");
@@ -554,4 +559,29 @@ fn helm_releases_share_their_shard_with_repository_and_chart() {
     assert_eq!(postgres["install"]["crds"], "CreateReplace");
     assert_eq!(postgres["upgrade"]["crds"], "CreateReplace");
     assert!(all.iter().any(|o| kind(o) == "ClusterIssuer"));
+}
+
+#[test]
+fn offline_releases_take_the_stand_in_chart_from_a_git_source_on_their_own_shard() {
+    let docs = infra_documents();
+    let all: Vec<&Value> =
+        docs.iter().filter(|(path, _)| path.starts_with("offline/")).flat_map(|(_, d)| d).collect();
+    let sources: BTreeMap<&str, &Value> =
+        all.iter().filter(|o| kind(o) == "GitRepository").map(|o| (name(o), *o)).collect();
+    let releases: Vec<&Value> = all.iter().copied().filter(|o| kind(o) == "HelmRelease").collect();
+    let names: Vec<&str> = releases.iter().map(|r| name(r)).collect();
+    assert_eq!(names, ["cert-manager", "postgres-operator"]);
+    for release in releases {
+        let n = name(release);
+        let shard = shard_label(release).unwrap_or_else(|| panic!("{n} has no shard label"));
+        let chart = &release["spec"]["chart"];
+        assert_eq!(chart["spec"]["chart"], "./manifests/charts/standin-operator", "{n}");
+        assert_eq!(chart["metadata"]["labels"][KEY], shard, "{n}: HelmChart shard");
+        // A HelmChart is built from its source's artifact in its own controller's storage.
+        let source = sources[chart["spec"]["sourceRef"]["name"].as_str().unwrap()];
+        assert_eq!(shard_label(source), Some(shard), "{n}: source on another shard");
+        assert_eq!(source["spec"]["url"], "${SHARDWATCH_GIT_URL}", "{n}: substituted by Flux");
+    }
+    let chart = root().join("manifests/charts/standin-operator/Chart.yaml");
+    assert!(chart.is_file(), "the stand-in chart is the project's own");
 }

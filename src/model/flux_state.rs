@@ -76,10 +76,12 @@ pub fn object_state(obj: &FluxObject) -> StateDetail {
     let Some(ready_cond) = ready else {
         return detail(ObjectState::Unknown);
     };
-    if let Some(observed) = obj.observed_generation {
-        if observed < obj.generation {
-            return detail(ObjectState::Stale);
-        }
+    // Only a Ready=True can be stale: Flux bumps observedGeneration when a reconcile
+    // succeeds (or stalls), so a failing or waiting object lags on purpose (often at -1)
+    // and its Ready=False is about the current spec.
+    let observed_behind = obj.observed_generation.is_some_and(|o| o < obj.generation);
+    if observed_behind && ready_cond.status == "True" {
+        return detail(ObjectState::Stale);
     }
     if let Some(stalled) = obj.condition("Stalled").filter(|c| c.status == "True") {
         return StateDetail {
