@@ -75,7 +75,8 @@ fn stale_when_the_generation_is_not_observed() {
 #[test]
 fn a_failing_or_waiting_object_lagging_its_generation_is_not_stale() {
     // kustomize-controller leaves observedGeneration at -1 until a reconcile succeeds.
-    let mut waiting = with_failed(ks(), "DependencyNotReady", "dependency 'flux-system/a' is not ready", now());
+    let mut waiting =
+        with_failed(ks(), "DependencyNotReady", "dependency 'flux-system/a' is not ready", now());
     waiting.observed_generation = Some(-1);
     assert_eq!(object_state(&waiting).state, ObjectState::Waiting);
     let mut failed = with_failed(ks(), "HealthCheckFailed", "timeout waiting for: [...]", now());
