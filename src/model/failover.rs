@@ -14,6 +14,7 @@ use super::discovery::controller_ref;
 use super::event::{Change, Object, ObjectId, ResourceKind};
 use super::flux_state::{ObjectState, object_state};
 use super::objects::{FluxKey, Time};
+use super::shards::DEFAULT_LEASE_SECS;
 use super::store::Model;
 
 /// How many incidents the tracker keeps by default (oldest dropped first).
@@ -134,6 +135,8 @@ struct ShardState {
     bad_nodes: BTreeSet<String>,
     /// Whether every controller with a known Lease has a live leader.
     leader_ok: bool,
+    /// Deployments whose Lease has no live leader.
+    leaderless: Vec<String>,
     /// Controllers (without shard suffix) with no ready replica.
     zero_ready: BTreeSet<String>,
     /// Controllers of the shard.
@@ -143,8 +146,10 @@ struct ShardState {
 }
 
 impl ShardState {
+    /// Every controller ready on a live node and, where it elects a leader, led: a shard
+    /// whose pods are back but whose Lease still names a dead holder reconciles nothing yet.
     fn ok(&self) -> bool {
-        self.short.is_empty() && self.bad_nodes.is_empty()
+        self.short.is_empty() && self.bad_nodes.is_empty() && self.leader_ok
     }
 }
 
@@ -340,13 +345,14 @@ impl FailoverTracker {
         }
     }
 
-    fn state(&self, model: &Model, shard: &str) -> ShardState {
+    fn state(&self, model: &Model, shard: &str, at: Time) -> ShardState {
         let label = model.config.shard_label.as_str();
         let mut st = ShardState {
             short: Vec::new(),
             scaled_to_zero: Vec::new(),
             bad_nodes: BTreeSet::new(),
             leader_ok: true,
+            leaderless: Vec::new(),
             zero_ready: BTreeSet::new(),
             controllers: BTreeSet::new(),
             ready_nodes: BTreeSet::new(),
@@ -377,15 +383,21 @@ impl FailoverTracker {
                 }
             }
             if let Some(lease) = self.dep_lease.get(name).and_then(|l| model.leases.get(l)) {
-                let live =
-                    lease.holder.as_deref().map(holder_pod).and_then(|p| model.pods.get(p)).is_some_and(
-                        |p| {
-                            p.ready
-                                && p.app.as_deref() == Some(name.as_str())
-                                && !p.node.as_deref().is_some_and(node_down)
-                        },
-                    );
-                st.leader_ok &= live;
+                let holder = lease.holder.as_deref().filter(|h| !h.is_empty());
+                let pod = holder.map(holder_pod).and_then(|p| model.pods.get(p));
+                let on_down_node = pod.is_some_and(|p| p.node.as_deref().is_some_and(node_down));
+                let pod_live =
+                    pod.is_some_and(|p| p.ready && p.app.as_deref() == Some(name.as_str()) && !on_down_node);
+                // A holder still renewing leads even when its pod is gone from the API (a
+                // process outliving its pod); a holder that stopped renewing leads until its
+                // Lease runs out, and only then can a replacement take over.
+                let duration =
+                    Duration::seconds(i64::from(lease.duration_secs.unwrap_or(DEFAULT_LEASE_SECS)));
+                let renewing = holder.is_some() && lease.renewed.is_some_and(|r| at - r <= duration);
+                if !(pod_live || (renewing && pod.is_none())) {
+                    st.leader_ok = false;
+                    st.leaderless.push(name.clone());
+                }
             }
         }
         st.zero_ready = ready_by_controller.into_iter().filter(|(_, r)| *r == 0).map(|(c, _)| c).collect();
@@ -401,7 +413,7 @@ impl FailoverTracker {
             self.healthy.remove(shard);
             return;
         }
-        let st = self.state(model, shard);
+        let st = self.state(model, shard, at);
         let ok = st.ok();
         let was = self.healthy.insert(shard.to_string(), ok);
         let mut open = self.open_index(shard);
@@ -415,7 +427,11 @@ impl FailoverTracker {
             } else if let Some(dep) = st.scaled_to_zero.first() {
                 format!("{dep} scaled to 0")
             } else {
-                st.short.first().cloned().unwrap_or_else(|| "unhealthy".into())
+                st.short
+                    .first()
+                    .cloned()
+                    .or_else(|| st.leaderless.first().map(|d| format!("{d} has no live leader")))
+                    .unwrap_or_else(|| "unhealthy".into())
             };
             self.incidents.push_back(Incident {
                 shard: shard.to_string(),

@@ -98,15 +98,77 @@ fn with_preferred_placement_the_recovery_names_the_node_it_moved_to() {
         model.apply(applied(at(320), pod));
     }
     // ... and their replacements start on worker3.
+    let mut replacements = Vec::new();
     for dep in shard_controllers("shard2") {
-        model.apply(applied(at(330), pod_of(&dep, WORKERS[2], at(320))));
+        let pod = pod_of(&dep, WORKERS[2], at(320));
+        model.apply(applied(at(330), pod.clone()));
+        replacements.push((dep, pod));
     }
     assert!(incidents(&model)[0].is_open());
     set_ready(&mut model, at(340), "shard2", 1);
+    assert!(incidents(&model)[0].is_open(), "ready, but the Leases still name the dead pods");
+    // The replacements take over the Leases, which ran out long ago.
+    for (dep, pod) in &replacements {
+        model.apply(applied(at(342), lease_of(dep, pod, at(342))));
+    }
     let inc = &incidents(&model)[0];
-    assert_eq!(inc.recovered_at, Some(at(340)));
-    assert_eq!(inc.recovery_secs(), Some(330));
+    assert_eq!(inc.recovered_at, Some(at(342)));
+    assert_eq!(inc.recovery_secs(), Some(332));
     assert_eq!(inc.recovered_on, vec![WORKERS[2].to_string()]);
+}
+
+#[test]
+fn a_shard_whose_pods_are_back_waits_for_its_leaders_before_it_counts_as_recovered() {
+    // The seed's real failure: the node returns, the evicted pods' replacements are Ready on
+    // it, but each Lease still names a killed holder until its 35 s run out.
+    let mut model = worker2_fails();
+    let old: Vec<_> =
+        model.pods.values().filter(|p| p.node.as_deref() == Some(WORKERS[1])).cloned().collect();
+    for pod in &old {
+        model.apply(ClusterEvent {
+            at: at(60),
+            change: Change::Deleted(ObjectId::Pod(NS.into(), pod.name.clone())),
+        });
+    }
+    model.apply(applied(at(100), node(WORKERS[1], Some("shard2"))));
+    let mut replacements = Vec::new();
+    for dep in shard_controllers("shard2") {
+        let pod = pod_of(&dep, WORKERS[1], at(100));
+        model.apply(applied(at(101), pod.clone()));
+        replacements.push((dep, pod));
+    }
+    set_ready(&mut model, at(102), "shard2", 1);
+    let inc = &incidents(&model)[0];
+    assert!(inc.is_open(), "no leader yet: {inc:?}");
+    for (dep, pod) in &replacements {
+        model.apply(applied(at(137), lease_of(dep, pod, at(137))));
+    }
+    let inc = &incidents(&model)[0];
+    assert_eq!(inc.recovered_at, Some(at(137)), "recovered once led again");
+    assert_eq!(inc.recovery_secs(), Some(127));
+}
+
+#[test]
+fn a_leader_process_renewing_after_its_pod_is_gone_still_leads() {
+    // Local world: a controller process outlives its kwok pod and keeps renewing.
+    let mut model = seed_stack(now());
+    renew_leases(&mut model, at(5));
+    let dep = shard_controllers("shard1").remove(0);
+    let lease = model
+        .leases
+        .values()
+        .find(|l| l.holder.as_deref().is_some_and(|h| h.starts_with(&dep.name)))
+        .cloned();
+    let lease = lease.expect("a lease held by the shard1 source-controller pod");
+    let holder_pod = lease.holder.as_deref().unwrap().split_once('_').unwrap().0.to_string();
+    model.apply(ClusterEvent { at: at(10), change: Change::Deleted(ObjectId::Pod(NS.into(), holder_pod)) });
+    model.apply(applied(at(11), pod_of(&dep, WORKERS[0], at(10))));
+    model.apply(applied(at(12), super::super::objects::Lease { renewed: Some(at(12)), ..lease }));
+    assert!(
+        incidents(&model).iter().all(|i| !i.is_open()),
+        "a renewing holder leads: {:?}",
+        incidents(&model)
+    );
 }
 
 #[test]
