@@ -8,6 +8,7 @@ use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 
 use crate::model::Snapshot;
+use crate::model::assignment::Orphan;
 use crate::model::flux_state::ObjectState;
 use crate::model::graph::{GraphNode, RootCause};
 use crate::model::objects::FluxKey;
@@ -36,6 +37,19 @@ pub struct DependencyRows<'a> {
     parent: Vec<Option<usize>>,
     /// Whether each node is the last child of its parent (draws `└` rather than `├`).
     last: Vec<bool>,
+    /// Objects nothing live reconciles, with their shard: their state is frozen.
+    orphans: HashMap<&'a FluxKey, (&'a str, Orphan)>,
+}
+
+/// Why an orphan's state says nothing about now, in words.
+pub fn frozen_message(key: &FluxKey, shard: &str, orphan: Orphan) -> String {
+    let controller = key.kind.controller();
+    match orphan {
+        Orphan::ControllerNotReady => {
+            format!("frozen: {controller} of {shard} has no ready replica; nothing reconciles it")
+        }
+        Orphan::NoController => format!("frozen: no {controller} serves {shard}; nothing reconciles it"),
+    }
 }
 
 /// Tree order (depth-first, graph order among siblings), parents and last-child flags.
@@ -95,7 +109,13 @@ impl<'a> DependencyRows<'a> {
                 items.push(Item::RootCause(i));
             }
         }
-        DependencyRows { snap, items, parent, last }
+        let orphans = snap
+            .assignment
+            .orphans
+            .iter()
+            .filter_map(|o| Some((&o.key, (o.shard.as_str(), o.orphan?))))
+            .collect();
+        DependencyRows { snap, items, parent, last, orphans }
     }
 
     /// Tree guides for node `i`: `│ ` or blanks for each ancestor below the roots, then
@@ -199,6 +219,20 @@ impl Rows for DependencyRows<'_> {
                     _ if node.state.reason.is_empty() => node.state.message.clone(),
                     _ => format!("{}: {}", node.state.reason, node.state.message),
                 };
+                // A frozen state is shown as such: it may have been true once, not now.
+                let frozen =
+                    self.orphans.get(&node.key).map(|(shard, o)| frozen_message(&node.key, shard, *o));
+                let (state, state_style) = match frozen {
+                    Some(_) => (format!("❄ {}", s.as_str()), theme.tone(Tone::Warn)),
+                    None => (format!("{} {}", state_glyph(s), s.as_str()), theme.state(s)),
+                };
+                let (message, message_style) = match frozen {
+                    Some(f) => (f, theme.tone(Tone::Warn)),
+                    None => {
+                        let style = if s == ObjectState::Failed { theme.state(s) } else { theme.dim() };
+                        (message, style)
+                    }
+                };
                 RowCells::Cols(vec![
                     Line::from(vec![
                         Span::styled(self.guides(n, true), theme.dim()),
@@ -206,16 +240,13 @@ impl Rows for DependencyRows<'_> {
                         Span::raw(short_name(&node.key, &self.snap.flux_namespace)),
                         Span::styled(more, theme.dim()),
                     ]),
-                    Line::styled(format!("{} {}", state_glyph(s), s.as_str()), theme.state(s)),
+                    Line::styled(state, state_style),
                     Line::styled(opt_age(node.age_secs), theme.dim()),
                     Line::styled(
                         node.revision.as_deref().map(short_revision).unwrap_or_default(),
                         theme.dim(),
                     ),
-                    Line::styled(
-                        message,
-                        if s == ObjectState::Failed { theme.state(s) } else { theme.dim() },
-                    ),
+                    Line::styled(message, message_style),
                 ])
             }
         }
@@ -272,6 +303,9 @@ impl PanelView for DependencyRows<'_> {
         let plain = theme.tone(Tone::Plain);
         let mut d = Details::new(node.key.to_string());
         d.field(theme, "State", format!("{} {}", state_glyph(s), s.as_str()), theme.state(s));
+        if let Some((shard, o)) = self.orphans.get(&node.key) {
+            d.field(theme, "Frozen", frozen_message(&node.key, shard, *o), theme.tone(Tone::Warn));
+        }
         d.field(theme, "Reason", node.state.reason.clone(), plain);
         d.field(theme, "Message", node.state.message.clone(), plain);
         let since = node.state.since.map(|t| format!("{} ago ({})", opt_age(node.age_secs), t.to_rfc3339()));
