@@ -72,6 +72,15 @@ pub fn render(buf: &mut Buffer, area: Rect, details: &Details, scroll: u16, them
     Clear.render(rect, buf);
     let inner_width = rect.width.saturating_sub(4) as usize;
     let title = fit(Line::styled(format!(" {} ", details.title), theme.heading()), inner_width);
+    Paragraph::new(details.lines.clone())
+        .block(overlay_block(title, theme))
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0))
+        .render(rect, buf);
+}
+
+/// The frame of a scrolling overlay: `title` on top, the keys that close and scroll it below.
+pub fn overlay_block(title: Line<'static>, theme: Theme) -> Block<'static> {
     let hint = Line::from(vec![
         Span::styled(" Esc", theme.key()),
         Span::raw(" close  "),
@@ -79,10 +88,5 @@ pub fn render(buf: &mut Buffer, area: Rect, details: &Details, scroll: u16, them
         Span::raw(" scroll "),
     ])
     .right_aligned();
-    let block = Block::bordered().border_style(theme.border()).title(title).title_bottom(hint);
-    Paragraph::new(details.lines.clone())
-        .block(block)
-        .wrap(Wrap { trim: false })
-        .scroll((scroll, 0))
-        .render(rect, buf);
+    Block::bordered().border_style(theme.border()).title(title).title_bottom(hint)
 }

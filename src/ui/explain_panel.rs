@@ -6,7 +6,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
 use crate::model::Snapshot;
 use crate::model::event::WatchState;
@@ -267,14 +267,7 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, key: &FluxKey, scro
     Clear.render(rect, buf);
     let inner_width = rect.width.saturating_sub(2) as usize;
     let title = fit(Line::styled(format!(" Explain {key} "), theme.heading()), inner_width.saturating_sub(2));
-    let hint = Line::from(vec![
-        Span::styled(" Esc", theme.key()),
-        Span::raw(" close  "),
-        Span::styled("j/k", theme.key()),
-        Span::raw(" scroll "),
-    ])
-    .right_aligned();
-    let block = Block::bordered().border_style(theme.border()).title(title).title_bottom(hint);
+    let block = super::details::overlay_block(title, theme);
     let lines: Vec<Line> =
         content(snap, key, theme).0.into_iter().flat_map(|l| wrap(l, inner_width)).collect();
     Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((scroll, 0)).render(rect, buf);
