@@ -2,6 +2,7 @@
 //! turns API objects into trimmed `ClusterEvent`s for the model.
 
 pub mod actions;
+pub mod node_host;
 pub mod trim;
 pub mod watch;
 

@@ -2,11 +2,9 @@
 //! `--read-only` and confirmed on the terminal unless `--yes` (never waiting on a pipe).
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::Result;
 
-use crate::bootstrap::local;
 use crate::cli::{ChaosCommand, Cli};
 use crate::cluster::{self, actions::Action, actions::NodeHost};
 
@@ -116,43 +114,13 @@ async fn action(cli: &Cli, command: &ChaosCommand, target: Option<NodeHost>) -> 
 
 /// `--target`, else local when the kubeconfig in use is the local cluster's; else a refusal.
 async fn node_host(cli: &Cli, target: Option<NodeHost>, verb: &str, node: &str) -> Result<NodeHost, String> {
-    if let Some(host) = target {
-        return Ok(host);
-    }
-    let current = current_kubeconfig(cli);
-    if let (Some(current), Some(local)) = (&current, local::kubeconfig().await) {
-        if same_file(current, &local) {
-            return Ok(NodeHost::Local);
-        }
-    }
-    let which = current.map_or("none found".to_string(), |p| p.display().to_string());
-    Err(format!(
-        "cannot {verb} node {node}: the kubeconfig in use ({which}) is not the local cluster's, so \
-         shardwatch does not know how; pass --target local (tests/localcluster) or --target kind \
-         (docker stop/start of the node's container). Other clusters: use cordon or drain"
-    ))
-}
-
-/// The one kubeconfig file in use: `--kubeconfig`, a single-path `KUBECONFIG`, or `~/.kube/config`.
-fn current_kubeconfig(cli: &Cli) -> Option<PathBuf> {
-    if let Some(path) = &cli.kubeconfig {
-        return Some(path.clone());
-    }
-    if let Some(paths) = std::env::var_os("KUBECONFIG") {
-        let mut all = std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty());
-        return match (all.next(), all.next()) {
-            (Some(one), None) => Some(one),
-            _ => None,
-        };
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube/config"))
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
+    cluster::node_host::node_host(target, cli.kubeconfig.as_deref()).await.map_err(|why| {
+        format!(
+            "cannot {verb} node {node}: {why}, so shardwatch does not know how; pass --target local \
+             (tests/localcluster) or --target kind (docker stop/start of the node's container). Other \
+             clusters: use cordon or drain"
+        )
+    })
 }
 
 #[cfg(test)]
