@@ -12,10 +12,10 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::bootstrap::steps::{Progress, Steps};
-use crate::bootstrap::up::{self, UpOptions};
+use crate::bootstrap::up::{self, UpOptions, UpTarget};
 use crate::cli::Cli;
 use crate::cluster;
-use crate::cluster::actions::{Action, Outcome};
+use crate::cluster::actions::{Action, NodeHost, Outcome};
 use crate::model::{ClusterEvent, ClusterInfo, Model, Snapshot};
 use crate::ui::progress::{self, ProgressView};
 use crate::ui::{self, KeyOutcome, Request, UiState};
@@ -29,7 +29,7 @@ pub async fn run(cli: &Cli) -> Result<()> {
     let (client, info) = cluster::connect(&cli.target()).await?;
     // ratatui::init installs a panic hook that restores the terminal first.
     let mut terminal = ratatui::init();
-    let result = dashboard(&mut terminal, cli, client, info).await;
+    let result = dashboard(&mut terminal, cli, client, info, None).await;
     ratatui::restore();
     result
 }
@@ -48,7 +48,9 @@ pub async fn up_then_dashboard(cli: &Cli, opts: &UpOptions) -> Result<()> {
         let (client, info) = cluster::connect(&target).await?;
         let dash =
             Cli { kubeconfig: target.kubeconfig, context: target.context, command: None, ..cli.clone() };
-        dashboard(&mut terminal, &dash, client, info).await
+        // `up --target kind` said where the nodes run; the local target is detected anyway.
+        let explicit = (opts.target == Some(UpTarget::Kind)).then_some(NodeHost::Kind);
+        dashboard(&mut terminal, &dash, client, info, explicit).await
     }
     .await;
     ratatui::restore();
@@ -130,11 +132,13 @@ fn no_color() -> bool {
 }
 
 /// Watches the cluster and runs the dashboard on `terminal` until the user quits.
+/// `explicit`: where the nodes run, when the command that opened the dashboard said so.
 async fn dashboard(
     terminal: &mut DefaultTerminal,
     cli: &Cli,
     client: kube::Client,
     info: ClusterInfo,
+    explicit: Option<NodeHost>,
 ) -> Result<()> {
     let mut model = Model::new(cli.model_config());
     let (tx, rx) = mpsc::channel(4096);
@@ -150,7 +154,10 @@ async fn dashboard(
         cluster::actions::serve(client.clone(), cli.flux_namespace.clone(), action_rx, outcome_tx).await;
         std::future::pending::<()>().await;
     };
-    let actions = Actions { tx: action_tx, rx: outcome_rx };
+    // Decided once, the way `shardwatch chaos fail-node` decides without --target.
+    let node_host = cluster::node_host::node_host(explicit, cli.kubeconfig.as_deref()).await;
+    let context = ActionContext { shard_label: cli.shard_label.clone(), node_host };
+    let actions = Actions { tx: action_tx, rx: outcome_rx, context };
     let result = tokio::select! {
         r = event_loop(terminal, &mut model, rx, actions, no_color(), cli.read_only) => r,
         () = serve => Ok(()),
@@ -161,27 +168,75 @@ async fn dashboard(
     result
 }
 
-/// Both ends of the command channel, as the event loop holds them.
+/// Both ends of the command channel, as the event loop holds them, and what turning a
+/// request into an action needs beyond the request.
 struct Actions {
     tx: mpsc::Sender<Action>,
     rx: mpsc::Receiver<Outcome>,
+    context: ActionContext,
 }
 
-/// The cluster action a confirmed dashboard request stands for.
-fn action_of(request: Request) -> Action {
-    match request {
+/// What the cluster actions need that the UI's plain requests do not carry.
+struct ActionContext {
+    /// The node label naming a node's shard (`--shard-label`), which also finds a shard's Deployments.
+    shard_label: String,
+    /// Where the nodes run, or why that is not known (no node failure then).
+    node_host: Result<NodeHost, String>,
+}
+
+impl ActionContext {
+    /// Why `f`/`r` are refused here, for the UI (`None`: where the nodes run is known).
+    fn cannot_fail_nodes(&self) -> Option<String> {
+        self.node_host.as_ref().err().map(|why| {
+            format!(
+                "cannot fail or restore nodes: {why} (on kind: shardwatch chaos fail-node NODE --target kind)"
+            )
+        })
+    }
+}
+
+/// The cluster action a confirmed dashboard request stands for, or why it cannot be done.
+fn action_of(request: Request, context: &ActionContext) -> Result<Action, String> {
+    let host = || context.node_host.clone().map_err(|_| context.cannot_fail_nodes().unwrap_or_default());
+    Ok(match request {
         Request::Cordon(node) => Action::Cordon { node },
         Request::Uncordon(node) => Action::Uncordon { node },
         Request::DeletePod(pod) => Action::DeletePod { pod },
+        Request::FailNode(node) => Action::FailNode { node, host: host()? },
+        Request::RestoreNode(node) => Action::RestoreNode { node, host: host()? },
+        Request::Drain(node) => Action::Drain { node },
+        Request::ScaleShard { shard, replicas, .. } => {
+            Action::ScaleShard { shard, replicas, shard_label: context.shard_label.clone() }
+        }
+    })
+}
+
+/// The footer line for an outcome: what was done in one line, or the error.
+fn outcome_message(outcome: &Outcome) -> String {
+    let done = match &outcome.result {
+        Ok(done) => done,
+        Err(e) => return format!("failed: {e}"),
+    };
+    match &outcome.action {
+        // One line per Deployment: say how many.
+        Action::ScaleShard { shard, replicas, .. } => {
+            format!(
+                "shard {shard}: {} scaled to {replicas} replicas",
+                count(done.lines().count(), "Deployment")
+            )
+        }
+        // The cordon, then one line per pod deleted (or that there was none).
+        Action::Drain { node } => {
+            let deleted = done.lines().filter(|l| l.starts_with("deleted pod")).count();
+            format!("node {node} drained: cordoned, {} deleted", count(deleted, "pod"))
+        }
+        _ => done.lines().last().unwrap_or("done").to_string(),
     }
 }
 
-/// The footer line for an outcome: the last line of what was done, or the error.
-fn outcome_message(outcome: &Outcome) -> String {
-    match &outcome.result {
-        Ok(done) => done.lines().last().unwrap_or("done").to_string(),
-        Err(e) => format!("failed: {e}"),
-    }
+/// `1 pod`, `2 pods`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
 async fn event_loop(
@@ -193,7 +248,8 @@ async fn event_loop(
     read_only: bool,
 ) -> Result<()> {
     let mut keys = EventStream::new();
-    let mut state = UiState { read_only, ..UiState::new(no_color) };
+    let cannot_fail_nodes = actions.context.cannot_fail_nodes();
+    let mut state = UiState { read_only, cannot_fail_nodes, ..UiState::new(no_color) };
     let mut snap = Snapshot::of(model, Utc::now());
     let (mut stale_snapshot, mut dirty) = (false, true);
     let frame = Duration::from_millis(1000 / MAX_FPS);
@@ -234,10 +290,15 @@ async fn event_loop(
                         KeyOutcome::Ignored => {}
                         KeyOutcome::Request(request) => {
                             dirty = true;
-                            let action = action_of(request);
-                            tracing::info!(action = ?action, "confirmed in the dashboard");
-                            if actions.tx.try_send(action).is_err() {
-                                state.message = Some("busy: the previous actions are still running".into());
+                            match action_of(request, &actions.context) {
+                                Ok(action) => {
+                                    tracing::info!(action = ?action, "confirmed in the dashboard");
+                                    if actions.tx.try_send(action).is_err() {
+                                        state.message =
+                                            Some("busy: the previous actions are still running".into());
+                                    }
+                                }
+                                Err(why) => state.message = Some(why),
                             }
                         }
                     }
@@ -264,16 +325,70 @@ async fn event_loop(
 mod tests {
     use super::*;
 
+    fn context(node_host: Result<NodeHost, String>) -> ActionContext {
+        ActionContext { shard_label: "sharding.fluxcd.io/key".into(), node_host }
+    }
+
     #[test]
     fn requests_map_to_actions_and_outcomes_to_one_line() {
-        assert_eq!(action_of(Request::Cordon("w3".into())), Action::Cordon { node: "w3".into() });
-        assert_eq!(action_of(Request::Uncordon("w3".into())), Action::Uncordon { node: "w3".into() });
-        assert_eq!(action_of(Request::DeletePod("p".into())), Action::DeletePod { pod: "p".into() });
+        let local = context(Ok(NodeHost::Local));
+        let map = |r: Request| action_of(r, &local).unwrap();
+        assert_eq!(map(Request::Cordon("w3".into())), Action::Cordon { node: "w3".into() });
+        assert_eq!(map(Request::Uncordon("w3".into())), Action::Uncordon { node: "w3".into() });
+        assert_eq!(map(Request::DeletePod("p".into())), Action::DeletePod { pod: "p".into() });
+        assert_eq!(map(Request::Drain("w3".into())), Action::Drain { node: "w3".into() });
+        assert_eq!(
+            map(Request::FailNode("w2".into())),
+            Action::FailNode { node: "w2".into(), host: NodeHost::Local }
+        );
+        assert_eq!(
+            map(Request::RestoreNode("w2".into())),
+            Action::RestoreNode { node: "w2".into(), host: NodeHost::Local }
+        );
+        assert_eq!(
+            map(Request::ScaleShard { shard: "shard3".into(), replicas: 0, deployments: 3 }),
+            Action::ScaleShard {
+                shard: "shard3".into(),
+                replicas: 0,
+                shard_label: "sharding.fluxcd.io/key".into()
+            }
+        );
         let done =
             Outcome { action: Action::Cordon { node: "w3".into() }, result: Ok("node w3 cordoned".into()) };
         assert_eq!(outcome_message(&done), "node w3 cordoned");
         let failed =
             Outcome { action: Action::DeletePod { pod: "p".into() }, result: Err("not found".into()) };
         assert_eq!(outcome_message(&failed), "failed: not found");
+    }
+
+    #[test]
+    fn node_failure_needs_to_know_where_the_node_runs() {
+        let unknown = context(Err("the kubeconfig in use (/k) is not the local cluster's".into()));
+        let why = unknown.cannot_fail_nodes().expect("a reason");
+        assert!(why.contains("(/k) is not the local cluster's"), "{why}");
+        assert_eq!(action_of(Request::FailNode("w2".into()), &unknown), Err(why.clone()));
+        assert_eq!(action_of(Request::RestoreNode("w2".into()), &unknown), Err(why));
+        // Other actions do not depend on it.
+        assert!(action_of(Request::Drain("w2".into()), &unknown).is_ok());
+        assert_eq!(context(Ok(NodeHost::Kind)).cannot_fail_nodes(), None);
+    }
+
+    #[test]
+    fn many_line_outcomes_are_summed_up() {
+        let scaled = Outcome {
+            action: Action::ScaleShard { shard: "shard3".into(), replicas: 0, shard_label: "k".into() },
+            result: Ok("deployment f/a scaled to 0 replicas\ndeployment f/b scaled to 0 replicas".into()),
+        };
+        assert_eq!(outcome_message(&scaled), "shard shard3: 2 Deployments scaled to 0 replicas");
+        let drained = Outcome {
+            action: Action::Drain { node: "w3".into() },
+            result: Ok("node w3 cordoned\ndeleted pod f/a".into()),
+        };
+        assert_eq!(outcome_message(&drained), "node w3 drained: cordoned, 1 pod deleted");
+        let empty = Outcome {
+            action: Action::Drain { node: "w3".into() },
+            result: Ok("node w3 cordoned\nno pod of f on w3".into()),
+        };
+        assert_eq!(outcome_message(&empty), "node w3 drained: cordoned, 0 pods deleted");
     }
 }

@@ -9,7 +9,7 @@ use super::layout::popup;
 use super::theme::{Theme, Tone};
 
 /// Keys and what they do, in the order a newcomer needs them.
-pub const KEYS: [(&str, &str); 14] = [
+pub const KEYS: [(&str, &str); 16] = [
     ("?", "show / hide this help"),
     ("1-5", "Shards, Placement, Dependencies, Assignment, Events"),
     ("Tab S-Tab", "next / previous panel"),
@@ -21,8 +21,10 @@ pub const KEYS: [(&str, &str); 14] = [
     ("Enter", "details of the selected row"),
     ("e", "explain why the selected Flux object is not Ready"),
     ("Esc", "close, go back, clear the filter"),
-    ("c u", "Placement: cordon / uncordon the selected node (asks y/N)"),
-    ("x", "Placement: delete the selected pod (asks y/N)"),
+    ("c u d", "Placement, node: cordon / uncordon / drain it (asks y/N)"),
+    ("f r", "Placement, node: fail / restore it (asks y/N)"),
+    ("x", "Placement, pod: delete it (asks y/N)"),
+    ("s", "Shards: scale the shard to zero, or back to 1 (asks y/N)"),
     ("q", "quit (Ctrl-C anywhere)"),
 ];
 
@@ -37,7 +39,7 @@ pub fn render(buf: &mut Buffer, area: Rect, theme: Theme) {
         .iter()
         .map(|(k, what)| Line::from(vec![Span::styled(format!(" {k:<11}"), theme.key()), Span::raw(*what)]))
         .collect();
-    lines.push(Line::default());
+    // No blank line before the legend: at 80x24 the overlay has exactly 22 rows.
     let legend = |glyphs: &[(&'static str, Tone, &'static str)]| -> Line<'static> {
         let mut spans = vec![Span::raw(" ")];
         for (g, tone, what) in glyphs {

@@ -8,7 +8,8 @@ use crate::model::Snapshot;
 use super::explain_panel;
 use super::placement_panel::{PlacementRows, Target};
 use super::request::{READ_ONLY, Request};
-use super::table::Visible;
+use super::shards_panel::ShardRows;
+use super::table::{Rows, Visible};
 use super::theme::Theme;
 use super::{Input, Panel, UiState, selected_details, selected_flux_key, view};
 
@@ -144,22 +145,55 @@ fn confirm_key(state: &mut UiState, key: KeyEvent) -> Option<Request> {
     }
 }
 
+/// The panel row under the selection (the filter applied), if the panel has rows.
+fn selected_row(state: &UiState, rows: &dyn Rows) -> Option<usize> {
+    let visible = Visible::of(rows, &state.filter);
+    visible.len().checked_sub(1).and_then(|last| visible.get(state.list().selected.min(last)))
+}
+
 /// The action an action key asks for on the selected row, or why there is none.
 fn action_for(c: char, state: &UiState, snap: &Snapshot) -> Result<Request, String> {
-    if state.panel != Panel::Placement {
-        return Err(format!("{c}: no action on this panel"));
+    match (state.panel, c) {
+        (Panel::Shards, 's') => shard_action(state, snap),
+        (Panel::Placement, 's') => Err("s: scale a shard from the Shards panel (1)".into()),
+        (Panel::Placement, _) => placement_action(c, state, snap),
+        _ => Err(format!("{c}: no action on this panel")),
     }
+}
+
+/// `s` on a shard: scale its controllers to zero, or back to one when all are at zero.
+fn shard_action(state: &UiState, snap: &Snapshot) -> Result<Request, String> {
+    let rows = ShardRows::new(snap);
+    let shard = selected_row(state, &rows).map(|i| &snap.shards[i]).ok_or("s: select a shard first")?;
+    let at_zero = shard.controllers.iter().all(|c| c.desired == 0);
+    Ok(Request::ScaleShard {
+        shard: shard.name.clone(),
+        replicas: if at_zero { 1 } else { 0 },
+        deployments: shard.controllers.len(),
+    })
+}
+
+/// The node and pod keys of the Placement panel.
+fn placement_action(c: char, state: &UiState, snap: &Snapshot) -> Result<Request, String> {
     let rows = PlacementRows::new(snap);
-    let visible = Visible::of(&rows, &state.filter);
-    let target = visible.len().checked_sub(1).and_then(|last| visible.get(state.list().selected.min(last)));
-    match (c, target.and_then(|i| rows.target(i))) {
+    let node_faults = || state.cannot_fail_nodes.clone().map_or(Ok(()), |why| Err(format!("{c}: {why}")));
+    match (c, selected_row(state, &rows).and_then(|i| rows.target(i))) {
         ('c', Some(Target::Node(n))) if n.cordoned => Err(format!("node {} is already cordoned", n.name)),
         ('c', Some(Target::Node(n))) => Ok(Request::Cordon(n.name.clone())),
         ('u', Some(Target::Node(n))) if !n.cordoned => Err(format!("node {} is not cordoned", n.name)),
         ('u', Some(Target::Node(n))) => Ok(Request::Uncordon(n.name.clone())),
+        ('d', Some(Target::Node(n))) => Ok(Request::Drain(n.name.clone())),
+        ('f', Some(Target::Node(n))) if n.ready == Some(false) => {
+            Err(format!("node {} is already NotReady", n.name))
+        }
+        ('f', Some(Target::Node(n))) => node_faults().map(|()| Request::FailNode(n.name.clone())),
+        ('r', Some(Target::Node(n))) if n.ready == Some(true) => {
+            Err(format!("node {} is already Ready", n.name))
+        }
+        ('r', Some(Target::Node(n))) => node_faults().map(|()| Request::RestoreNode(n.name.clone())),
         ('x', Some(Target::Pod(p))) => Ok(Request::DeletePod(p.name.clone())),
-        ('c' | 'u', _) => Err(format!("{c}: select a node first")),
-        _ => Err(format!("{c}: select a pod first")),
+        ('x', _) => Err(format!("{c}: select a pod first")),
+        _ => Err(format!("{c}: select a node first")),
     }
 }
 
@@ -283,7 +317,7 @@ fn normal_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
         }
         KeyCode::Esc => state.filter.clear(),
         KeyCode::Char('e') if !ctrl => open_explain(state, snap),
-        KeyCode::Char(c @ ('c' | 'u' | 'x')) if !ctrl => ask(c, state, snap),
+        KeyCode::Char(c @ ('c' | 'u' | 'x' | 'd' | 'f' | 'r' | 's')) if !ctrl => ask(c, state, snap),
         _ => {}
     }
     false

@@ -151,6 +151,9 @@ pub struct UiState {
     pub confirm: Option<Request>,
     /// `--read-only`: action keys are refused with a footer message.
     pub read_only: bool,
+    /// Why `f` and `r` cannot fail or restore nodes here (where the nodes run is not
+    /// known); `None` when they can.
+    pub cannot_fail_nodes: Option<String>,
     /// Draw without colours (`NO_COLOR`).
     pub no_color: bool,
 }

@@ -125,6 +125,24 @@ fn confirmation_overlay() {
     state.lists[Panel::Placement.index()].selected = 12;
     state.confirm = Some(Request::DeletePod("source-controller-shard2-5b7c8d9f4-k2x9p".into()));
     insta::assert_snapshot!("confirm_delete_pod_80x24", screen(&snap, &state, 80, 24));
+    // The new actions: the consequence wraps and the overlay grows to show all of it.
+    state.lists[Panel::Placement.index()].selected = 11;
+    state.confirm = Some(Request::FailNode("shardwatch-worker2".into()));
+    insta::assert_snapshot!("confirm_fail_node_80x24", screen(&snap, &state, 80, 24));
+    state.confirm = Some(Request::RestoreNode("shardwatch-worker2".into()));
+    insta::assert_snapshot!("confirm_restore_node_80x24", screen(&snap, &state, 80, 24));
+    state.lists[Panel::Placement.index()].selected = 14;
+    state.confirm = Some(Request::Drain("shardwatch-worker3".into()));
+    insta::assert_snapshot!("confirm_drain_80x24", screen(&snap, &state, 80, 24));
+    let mut state = on(Panel::Shards);
+    state.lists[Panel::Shards.index()].selected = 3;
+    state.confirm = Some(Request::ScaleShard { shard: "shard3".into(), replicas: 0, deployments: 3 });
+    insta::assert_snapshot!("confirm_scale_shard_80x24", screen(&snap, &state, 80, 24));
+    state.confirm = Some(Request::ScaleShard { shard: "shard3".into(), replicas: 1, deployments: 3 });
+    insta::assert_snapshot!("confirm_scale_shard_back_80x24", screen(&snap, &state, 80, 24));
+    state.lists[Panel::Shards.index()].selected = 0;
+    state.confirm = Some(Request::ScaleShard { shard: "main".into(), replicas: 0, deployments: 4 });
+    insta::assert_snapshot!("confirm_scale_main_80x24", screen(&snap, &state, 80, 24));
     // Read-only: the refusal is on the footer line.
     let state = UiState { message: Some("read-only: actions are disabled".into()), ..on(Panel::Placement) };
     let s = screen(&snap, &state, 80, 24);

@@ -248,3 +248,167 @@ fn read_only_refuses_action_keys() {
         assert_eq!(s.message.as_deref(), Some("read-only: actions are disabled"));
     }
 }
+
+#[test]
+fn d_on_a_node_asks_to_drain_it() {
+    let snap = snapshot();
+    let mut s = placement_at(14);
+    handle_key(&mut s, ch('d'), &snap);
+    assert_eq!(s.confirm, Some(Request::Drain("shardwatch-worker3".into())));
+    assert_eq!(
+        handle_key(&mut s, ch('y'), &snap),
+        KeyOutcome::Request(Request::Drain("shardwatch-worker3".into()))
+    );
+    assert_eq!(s.message.as_deref(), Some("draining node shardwatch-worker3…"));
+}
+
+#[test]
+fn f_fails_a_ready_node_and_r_restores_a_not_ready_one() {
+    let snap = snapshot();
+    // Row 14: shardwatch-worker3, Ready; row 11: shardwatch-worker2, NotReady.
+    let mut s = placement_at(14);
+    handle_key(&mut s, ch('f'), &snap);
+    assert_eq!(s.confirm, Some(Request::FailNode("shardwatch-worker3".into())));
+    assert_eq!(
+        handle_key(&mut s, ch('y'), &snap),
+        KeyOutcome::Request(Request::FailNode("shardwatch-worker3".into()))
+    );
+    assert_eq!(s.message.as_deref(), Some("failing node shardwatch-worker3…"));
+    let mut s = placement_at(11);
+    handle_key(&mut s, ch('r'), &snap);
+    assert_eq!(s.confirm, Some(Request::RestoreNode("shardwatch-worker2".into())));
+    handle_key(&mut s, ch('y'), &snap);
+    assert_eq!(s.message.as_deref(), Some("restoring node shardwatch-worker2…"));
+}
+
+#[test]
+fn f_and_r_refuse_a_node_already_in_that_state() {
+    let snap = snapshot();
+    for (row, c, want) in [
+        (11, 'f', "node shardwatch-worker2 is already NotReady"),
+        (14, 'r', "node shardwatch-worker3 is already Ready"),
+    ] {
+        let mut s = placement_at(row);
+        assert_eq!(handle_key(&mut s, ch(c), &snap), KeyOutcome::Changed);
+        assert_eq!(s.confirm, None);
+        assert_eq!(s.message.as_deref(), Some(want));
+    }
+    // Readiness unknown: either may be asked for.
+    let mut snap = snapshot();
+    snap.placement.nodes[3].ready = None;
+    for (c, want) in [
+        ('f', Request::FailNode("shardwatch-worker3".into())),
+        ('r', Request::RestoreNode("shardwatch-worker3".into())),
+    ] {
+        let mut s = placement_at(14);
+        handle_key(&mut s, ch(c), &snap);
+        assert_eq!(s.confirm, Some(want));
+    }
+}
+
+#[test]
+fn f_and_r_say_why_when_it_is_unknown_where_nodes_run() {
+    let snap = snapshot();
+    let why = "cannot fail or restore nodes: the kubeconfig in use (/k) is not the local cluster's";
+    for (row, c) in [(14, 'f'), (11, 'r')] {
+        let mut s = UiState { cannot_fail_nodes: Some(why.into()), ..placement_at(row) };
+        assert_eq!(handle_key(&mut s, ch(c), &snap), KeyOutcome::Changed);
+        assert_eq!(s.confirm, None);
+        assert_eq!(s.message, Some(format!("{c}: {why}")));
+    }
+    // Cordon and drain do not need it.
+    let mut s = UiState { cannot_fail_nodes: Some(why.into()), ..placement_at(14) };
+    handle_key(&mut s, ch('d'), &snap);
+    assert_eq!(s.confirm, Some(Request::Drain("shardwatch-worker3".into())));
+}
+
+#[test]
+fn node_keys_need_a_node_row() {
+    let snap = snapshot();
+    // 12: a pod; 0: a violation.
+    for (row, c) in [(12, 'f'), (12, 'r'), (12, 'd'), (0, 'f'), (0, 'd')] {
+        let mut s = placement_at(row);
+        handle_key(&mut s, ch(c), &snap);
+        assert_eq!(s.confirm, None);
+        assert_eq!(s.message, Some(format!("{c}: select a node first")), "row {row}");
+    }
+    // Node keys on the Shards panel, s on Placement.
+    for c in ['f', 'r', 'd'] {
+        let mut s = UiState::new(false);
+        handle_key(&mut s, ch(c), &snap);
+        assert_eq!(s.message, Some(format!("{c}: no action on this panel")));
+    }
+    let mut s = placement_at(14);
+    handle_key(&mut s, ch('s'), &snap);
+    assert_eq!(s.confirm, None);
+    assert!(s.message.as_deref().unwrap_or("").contains("Shards panel"), "{:?}", s.message);
+}
+
+/// The Shards panel with row `row` selected (0 main, 1–3 shard1–shard3).
+fn shards_at(row: usize) -> UiState {
+    let mut s = UiState::new(false);
+    s.lists[Panel::Shards.index()].selected = row;
+    s
+}
+
+#[test]
+fn s_on_a_shard_asks_to_scale_it_to_zero() {
+    let snap = snapshot();
+    let mut s = shards_at(3);
+    handle_key(&mut s, ch('s'), &snap);
+    let want = Request::ScaleShard { shard: "shard3".into(), replicas: 0, deployments: 3 };
+    assert_eq!(s.confirm, Some(want.clone()));
+    assert_eq!(want.question(), "Scale shard shard3 to zero (3 Deployments)?");
+    assert_eq!(handle_key(&mut s, ch('y'), &snap), KeyOutcome::Request(want));
+    assert_eq!(s.message.as_deref(), Some("scaling shard shard3 to 0…"));
+    // main is a shard too: the unsharded controllers, four Deployments here.
+    let mut s = shards_at(0);
+    handle_key(&mut s, ch('s'), &snap);
+    let main = s.confirm.clone().expect("asks");
+    assert_eq!(main.question(), "Scale shard main to zero (4 Deployments)?");
+}
+
+#[test]
+fn s_on_a_shard_at_zero_scales_it_back_to_one() {
+    let mut snap = snapshot();
+    for c in &mut snap.shards[3].controllers {
+        c.desired = 0;
+    }
+    let mut s = shards_at(3);
+    handle_key(&mut s, ch('s'), &snap);
+    let want = Request::ScaleShard { shard: "shard3".into(), replicas: 1, deployments: 3 };
+    assert_eq!(s.confirm, Some(want.clone()));
+    assert_eq!(want.question(), "Scale shard shard3 back to 1 replica (3 Deployments)?");
+    // One controller still up: s scales the shard down, not back.
+    snap.shards[3].controllers[0].desired = 1;
+    let mut s = shards_at(3);
+    handle_key(&mut s, ch('s'), &snap);
+    assert!(matches!(s.confirm, Some(Request::ScaleShard { replicas: 0, .. })), "{:?}", s.confirm);
+}
+
+#[test]
+fn s_follows_the_filter() {
+    let snap = snapshot();
+    let mut s = UiState::new(false);
+    typing(&mut s, "/shard2");
+    handle_key(&mut s, key(KeyCode::Enter), &snap);
+    handle_key(&mut s, ch('s'), &snap);
+    assert!(
+        matches!(&s.confirm, Some(Request::ScaleShard { shard, .. }) if shard == "shard2"),
+        "{:?}",
+        s.confirm
+    );
+}
+
+#[test]
+fn read_only_refuses_the_new_action_keys() {
+    let snap = snapshot();
+    for (mut s, c) in
+        [(placement_at(14), 'f'), (placement_at(11), 'r'), (placement_at(14), 'd'), (shards_at(3), 's')]
+    {
+        s.read_only = true;
+        assert_eq!(handle_key(&mut s, ch(c), &snap), KeyOutcome::Changed);
+        assert_eq!(s.confirm, None, "{c}");
+        assert_eq!(s.message.as_deref(), Some("read-only: actions are disabled"));
+    }
+}
