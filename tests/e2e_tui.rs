@@ -8,9 +8,11 @@ mod flux_stack;
 mod pty;
 mod support;
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use pty::Terminal;
+use support::wait_until;
 
 const SCREEN: Duration = Duration::from_secs(60);
 
@@ -149,4 +151,98 @@ fn events_panel_shows_a_node_failover_open_then_recovered() {
     assert!(line_with(&screen, &["shard2", "open"]).is_none(), "shard2 is no longer open:\n{screen}");
     term.send("q");
     assert!(term.wait_exit(Duration::from_secs(10)), "q did not quit:\n{}", term.contents());
+}
+
+/// Tests here that cordon shard3's worker run one at a time (tests/chaos.rs does the same
+/// in its own binary; cargo runs test binaries one by one).
+static WORKER3: Mutex<()> = Mutex::new(());
+
+/// Uncordons the node on drop, so a failing test never leaves it unschedulable.
+struct Uncordon<'a>(&'a support::Cluster, &'a str);
+
+impl Drop for Uncordon<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.kubectl(&["uncordon", self.1]) {
+            eprintln!("could not uncordon {}: {e}", self.1);
+        }
+    }
+}
+
+/// The names of the namespace's pods on `node` that are not being deleted.
+fn pods_on(cluster: &support::Cluster, ns: &str, node: &str) -> Result<Vec<String>, String> {
+    let pods =
+        cluster.get_json(&["-n", ns, "get", "pods", "--field-selector", &format!("spec.nodeName={node}")])?;
+    Ok(pods["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .map(|p| p["metadata"]["name"].as_str().unwrap_or_default().to_string())
+        .collect())
+}
+
+#[test]
+fn d_on_a_node_drains_it_for_real_after_y() {
+    const NODE: &str = "shardwatch-worker3";
+    let Some(cluster) = support::cluster() else { return };
+    let _one = WORKER3.lock().unwrap_or_else(|p| p.into_inner());
+    let _nodes = support::healthy_nodes();
+    let (flux, mut term) = dashboard_on_seed_stack(&cluster, "sw-tui-drain", 160);
+    let _uncordon = Uncordon(&cluster, NODE);
+    term.wait_for("HEALTHY", SCREEN);
+    // shard3's three controller pods run on its worker (unsharded ones may run there too).
+    let before = wait_until(SCREEN, &format!("shard3's three pods on {NODE}"), || {
+        let pods = pods_on(&cluster, &flux.name, NODE)?;
+        match pods.iter().filter(|p| p.contains("-shard3-")).count() {
+            3 => Ok(pods),
+            _ => Err(format!("{pods:?}")),
+        }
+    });
+
+    // Placement, filtered down to the node's row (pod rows do not name their node).
+    term.send("2");
+    term.wait_for("Placement [", SCREEN);
+    term.send("/worker3\r");
+    term.wait_for("(Esc clears)", SCREEN);
+    term.send("d");
+    let screen = term.wait_for("y/N", SCREEN);
+    assert!(screen.contains(&format!("Drain node {NODE}? y/N")), "d asks about the selected node:\n{screen}");
+    assert!(screen.contains("Cordons it and deletes the Flux pods on it"), "with the consequence:\n{screen}");
+    assert!(!cordoned(&cluster, NODE), "nothing happens before y");
+    term.send("y");
+    let line = wait_for_line(&term, &[&format!("node {NODE} drained: cordoned,")], SCREEN);
+    eprintln!("footer: {line}");
+    assert!(
+        line.ends_with(&format!("cordoned, {} pods deleted", before.len())),
+        "{line}; drained {before:?}"
+    );
+
+    let node = cluster.kubectl(&["get", "node", NODE]).expect("get node");
+    assert!(node.contains("SchedulingDisabled"), "kubectl shows the node cordoned:\n{node}");
+    // Nothing of the namespace is left on the node; shard3's Deployments made new pods,
+    // which the cordon keeps off shard3's only node (required placement): they wait.
+    wait_until(SCREEN, "the drained pods gone and replaced off the node", || {
+        let pods = cluster.get_json(&["-n", &flux.name, "get", "pods"])?;
+        let items = pods["items"].as_array().cloned().unwrap_or_default();
+        let name = |p: &serde_json::Value| p["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let left = pods_on(&cluster, &flux.name, NODE)?;
+        let replacements = items
+            .iter()
+            .filter(|p| name(p).contains("-shard3-") && !before.contains(&name(p)))
+            .filter(|p| p["spec"]["nodeName"].as_str().is_none_or(|n| n != NODE))
+            .count();
+        if left.is_empty() && replacements == 3 {
+            Ok(())
+        } else {
+            Err(format!("on {NODE}: {left:?}; {replacements} shard3 replacements off it"))
+        }
+    });
+    term.send("q");
+    assert!(term.wait_exit(Duration::from_secs(10)), "q did not quit:\n{}", term.contents());
+}
+
+/// Whether the node is marked unschedulable.
+fn cordoned(cluster: &support::Cluster, node: &str) -> bool {
+    let node = cluster.get_json(&["get", "node", node]).expect("get node");
+    node["spec"]["unschedulable"].as_bool().unwrap_or(false)
 }
