@@ -183,8 +183,10 @@ fn placement_action(c: char, state: &UiState, snap: &Snapshot) -> Result<Request
         ('u', Some(Target::Node(n))) if !n.cordoned => Err(format!("node {} is not cordoned", n.name)),
         ('u', Some(Target::Node(n))) => Ok(Request::Uncordon(n.name.clone())),
         ('d', Some(Target::Node(n))) => Ok(Request::Drain(n.name.clone())),
-        ('f', Some(Target::Node(n))) if n.ready == Some(false) => {
-            Err(format!("node {} is already NotReady", n.name))
+        // A failed node's Ready condition goes Unknown (no heartbeats), then NotReady.
+        ('f', Some(Target::Node(n))) if n.ready != Some(true) => {
+            let now = if n.ready == Some(false) { "NotReady" } else { "not Ready (Unknown)" };
+            Err(format!("node {} is already {now}", n.name))
         }
         ('f', Some(Target::Node(n))) => node_faults().map(|()| Request::FailNode(n.name.clone())),
         ('r', Some(Target::Node(n))) if n.ready == Some(true) => {
