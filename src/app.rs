@@ -220,10 +220,8 @@ fn outcome_message(outcome: &Outcome) -> String {
     match &outcome.action {
         // One line per Deployment: say how many.
         Action::ScaleShard { shard, replicas, .. } => {
-            format!(
-                "shard {shard}: {} scaled to {replicas} replicas",
-                count(done.lines().count(), "Deployment")
-            )
+            let each = count(usize::try_from(*replicas).unwrap_or_default(), "replica");
+            format!("shard {shard}: {} scaled to {each}", count(done.lines().count(), "Deployment"))
         }
         // The cordon, then one line per pod deleted (or that there was none).
         Action::Drain { node } => {
@@ -380,6 +378,11 @@ mod tests {
             result: Ok("deployment f/a scaled to 0 replicas\ndeployment f/b scaled to 0 replicas".into()),
         };
         assert_eq!(outcome_message(&scaled), "shard shard3: 2 Deployments scaled to 0 replicas");
+        let back = Outcome {
+            action: Action::ScaleShard { shard: "main".into(), replicas: 1, shard_label: "k".into() },
+            result: Ok("deployment f/a scaled to 1 replicas".into()),
+        };
+        assert_eq!(outcome_message(&back), "shard main: 1 Deployment scaled to 1 replica");
         let drained = Outcome {
             action: Action::Drain { node: "w3".into() },
             result: Ok("node w3 cordoned\ndeleted pod f/a".into()),
