@@ -1,7 +1,8 @@
 //! HA failover with the real Flux controllers on the local target: failing the shard2
 //! worker stops shard2's reconciliation (its controller processes die with the node),
 //! shardwatch reports shard2 down, its objects orphaned and the other shards healthy; the
-//! node's return recovers it, and the failover timeline holds the measured recovery.
+//! node's return recovers it, and the failover timeline holds the measured recovery. With
+//! preferred placement the shard moves instead, and recovers on another node.
 //! Needs `tests/localcluster/cluster.sh start` and the Flux binaries (test.sh builds them).
 
 #[path = "support/follow.rs"]
@@ -10,6 +11,7 @@ mod follow;
 mod real_flux;
 mod support;
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use follow::{Follow, assigned, shard_health};
@@ -19,6 +21,9 @@ use serde_json::Value;
 const NODE: &str = "shardwatch-worker2";
 /// Node NotReady takes the grace period (10 s here); losing the Lease its duration (35 s).
 const DEADLINE: Duration = Duration::from_secs(150);
+
+/// Both tests fail the shard2 worker and one of them changes the placement: one at a time.
+static STACK: Mutex<()> = Mutex::new(());
 
 /// The newest incident of `shard` in a snapshot.
 fn incident<'a>(snap: &'a Value, shard: &str) -> Result<&'a Value, String> {
@@ -44,6 +49,7 @@ fn process_line(status: &str, name: &str) -> String {
 #[test]
 fn failing_the_shard2_worker_stops_shard2_and_the_timeline_times_its_recovery() {
     let Some(cluster) = support::cluster() else { return };
+    let _stack = STACK.lock().unwrap_or_else(|p| p.into_inner());
     real_flux::up(&cluster);
     real_flux::chain_ready(&cluster);
     let mut follow = Follow::start(&cluster, &["-n", FLUX_NS]);
@@ -138,4 +144,70 @@ fn failing_the_shard2_worker_stops_shard2_and_the_timeline_times_its_recovery() 
             false => Err("not yet".into()),
         }
     });
+}
+
+/// Puts the stack back to the seed's required placement, however the test ends.
+struct RequiredAgain<'a>(&'a support::Cluster);
+
+impl Drop for RequiredAgain<'_> {
+    fn drop(&mut self) {
+        let (code, out, err) = self.0.shardwatch(&["up", "--target", "local", "--no-tui"]);
+        if code != 0 {
+            eprintln!("could not put the required placement back:\n{out}\n{err}");
+        }
+    }
+}
+
+#[test]
+fn with_preferred_placement_shard2_moves_off_its_failed_worker_and_recovers_there() {
+    let Some(cluster) = support::cluster() else { return };
+    let _stack = STACK.lock().unwrap_or_else(|p| p.into_inner());
+    let _required = RequiredAgain(&cluster);
+    let (code, out, err) =
+        cluster.shardwatch(&["up", "--target", "local", "--no-tui", "--placement", "preferred"]);
+    assert_eq!(code, 0, "up --placement preferred:\n{out}\n{err}");
+    real_flux::chain_ready(&cluster);
+    let mut follow = Follow::start(&cluster, &["-n", FLUX_NS]);
+    follow.wait_for(DEADLINE, "shard2 healthy on its own worker", |s| {
+        let h = shard_health(s, "shard2")?;
+        if h != "Healthy" {
+            return Err(format!("shard2 is {h}"));
+        }
+        let nodes: Vec<&str> = follow::shard(s, "shard2")?["controllers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["pods"].as_array().into_iter().flatten())
+            .filter_map(|p| p["node"].as_str())
+            .collect();
+        if nodes.iter().all(|n| *n == NODE) { Ok(()) } else { Err(format!("shard2 pods on {nodes:?}")) }
+    });
+
+    let failed = cluster.fail_node(NODE);
+    follow.wait_for(DEADLINE, "shard2's incident open", |s| incident(s, "shard2").map(|_| ()));
+    // After the toleration (30 s) the pods are evicted and, preferred being only a
+    // preference, scheduled on another worker; the controllers follow them there and take
+    // over the Leases once the dead holders' run out.
+    let snap = follow.wait_for(Duration::from_secs(240), "shard2 recovered while its worker is down", |s| {
+        let inc = incident(s, "shard2")?;
+        if inc["open"] != false {
+            return Err(format!("still open: {inc}"));
+        }
+        Ok(s.clone())
+    });
+    let inc = incident(&snap, "shard2").unwrap();
+    let on: Vec<&str> = inc["recovered_on"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(!on.is_empty() && !on.contains(&NODE), "recovered on other nodes: {inc}");
+    assert!(inc["recovery_secs"].as_i64().is_some_and(|s| s > 0), "{inc}");
+    eprintln!("preferred: shard2 recovered in {} s on {on:?}", inc["recovery_secs"]);
+
+    // And it reconciles there: a request is handled while the worker is still down.
+    let token = request_reconcile(&cluster, "kustomization", "infra-controllers");
+    support::wait_until(DEADLINE, "shard2 to handle a request from its new node", || {
+        match handled(&cluster, "kustomization", "infra-controllers", &token)? {
+            true => Ok(()),
+            false => Err("not yet".into()),
+        }
+    });
+    failed.restore();
 }

@@ -249,9 +249,36 @@ fail_node_flux() { # NODE
   if "$FLUX" stop-shard "$shard" --kill 9>&-; then
     echo "$shard" >"$(flux_marker "$node")"
     log "Flux controllers of $shard killed with node $node"
+    if flux_preferred "$shard"; then
+      # Its pods may move: the set follows them there (bounded; see follow-shard).
+      setsid "$FLUX" follow-shard "$shard" "$node" </dev/null >>"$WORKDIR/flux-follow-$shard.log" 2>&1 9>&- &
+      echo $! >"$(flux_follower "$shard")"
+      log "preferred placement: $shard's controllers start again wherever its pods move"
+    fi
   else
     log "warning: could not kill the Flux controllers of $shard (node $node failed anyway)"
   fi
+}
+
+# A shard placed with preferred (not required) node affinity can move off a dead node.
+flux_preferred() { # SHARD
+  local pref
+  pref=$(k -n flux-system get deployment "kustomize-controller-$1" \
+    -o jsonpath='{.spec.template.spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution}' 2>/dev/null || true)
+  [ -n "$pref" ]
+}
+
+flux_follower() { echo "$WORKDIR/flux-follow-$1.pid"; }
+
+# Stops the background follow-shard of SHARD (all shards without one), if any.
+stop_flux_followers() { # [SHARD]
+  local pidf pid
+  for pidf in "$WORKDIR"/flux-follow-${1:-*}.pid; do
+    [ -f "$pidf" ] || continue
+    pid=$(cat "$pidf")
+    grep -q follow-shard "/proc/$pid/cmdline" 2>/dev/null && kill "$pid" 2>/dev/null || true
+    rm -f "$pidf"
+  done
 }
 
 restore_node_flux() { # NODE
@@ -259,6 +286,7 @@ restore_node_flux() { # NODE
   marker=$(flux_marker "$node")
   [ -f "$marker" ] || return 0
   shard=$(cat "$marker")
+  stop_flux_followers "$shard"
   [ -x "$FLUX" ] || return 0
   if "$FLUX" start-shard "$shard" 9>&-; then
     rm -f "$marker"
@@ -341,6 +369,7 @@ cmd_stop() {
   lock
   # The Flux controllers first, while the apiserver can still take their Leases back;
   # then the Git server they read from. Neither may keep the cluster from stopping.
+  stop_flux_followers
   if [ -x "$FLUX" ]; then "$FLUX" stop 9>&- || log "warning: flux-controllers.sh stop failed"; fi
   if [ -x "$HERE/git-server.sh" ]; then
     "$HERE/git-server.sh" stop 9>&- || log "warning: git-server.sh stop failed"

@@ -16,6 +16,9 @@
 #                                      SIGKILLs it, as a dying node would: no Lease released
 #        flux-controllers.sh start-shard SHARD
 #                                      start that set again, once its kwok pods run
+#        flux-controllers.sh follow-shard SHARD NODE
+#                                      (after NODE died, preferred placement) start the set
+#                                      once its pods run on another Ready node
 #
 # Every listener binds 127.0.0.1. Ports: SHARDWATCH_FLUX_PORT_BASE (default 19400) + 10*set
 # (main is set 0, shardN is set N by its order in kind-config.yaml) + 3*controller
@@ -108,8 +111,17 @@ start_one() { # CONTROLLER CONTROLLER_INDEX SET SET_INDEX
   local name selector
   name=$(proc_name "$c" "$set")
   if alive "$name"; then
-    log "$name already running (pid $(cat "$RUN/$name.pid"))"
-    return 0
+    # A process stands in for its pod's container: when the pod was replaced meanwhile
+    # (a rollout, a placement change), it is restarted as the new pod, as a kubelet would.
+    local was now
+    was=$(cat "$RUN/$name.hostname" 2>/dev/null || true)
+    now=$(current_pod "$name" || true)
+    if [ -z "$now" ] || [ "$now" = "$was" ]; then
+      log "$name already running (pid $(cat "$RUN/$name.pid"))"
+      return 0
+    fi
+    log "$name ran as pod $was, which was replaced by $now: restarting it"
+    stop_names TERM "$name"
   fi
   if [ "$set" = main ]; then selector="!$SHARD_KEY"; else selector="$SHARD_KEY=$set"; fi
   local args=(
@@ -244,6 +256,43 @@ cmd_start_shard() { # SET
   log "set $1 ready"
 }
 
+# With preferred placement a dead node's pods are evicted and rescheduled elsewhere, and
+# the processes (which stand in for those pods' containers) follow them: once each
+# controller of the set has a Running pod, not being deleted, on a Ready node other than
+# NODE, the set starts under those pods' names. Gives up after
+# SHARDWATCH_FLUX_FOLLOW_TIMEOUT seconds (default 300); with required placement the pods
+# never move, and cluster.sh restore-node starts the set instead.
+cmd_follow_shard() { # SET NODE
+  local set=${1:-} node=${2:-} c name pod where ready missing
+  [ -n "$set" ] && [ -n "$node" ] || die "usage: $0 follow-shard SHARD NODE"
+  select_sets "$set" >/dev/null
+  connect
+  local deadline=$((SECONDS + ${SHARDWATCH_FLUX_FOLLOW_TIMEOUT:-300}))
+  while :; do
+    missing=()
+    for c in "${CONTROLLERS[@]}"; do
+      name=$(proc_name "$c" "$set")
+      pod=$(current_pod "$name")
+      where=""
+      [ -n "$pod" ] && where=$("$KUBECTL" --kubeconfig "$KUBECONFIG_PATH" -n "$NAMESPACE" get pod "$pod" \
+        -o jsonpath='{.spec.nodeName}' 2>/dev/null || true)
+      ready=""
+      [ -n "$where" ] && ready=$("$KUBECTL" --kubeconfig "$KUBECONFIG_PATH" get node "$where" \
+        -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+      if [ -z "$where" ] || [ "$where" = "$node" ] || [ "$ready" != True ]; then missing+=("$name"); fi
+    done
+    [ ${#missing[@]} -eq 0 ] && break
+    if [ $SECONDS -ge $deadline ]; then
+      log "set $set: pods not moved off $node after ${SHARDWATCH_FLUX_FOLLOW_TIMEOUT:-300}s (${missing[*]}); not started"
+      return 0
+    fi
+    sleep 2
+  done
+  lock
+  start_sets "$set"
+  log "set $set followed its pods off $node"
+}
+
 # Stops the named processes: SIGTERM, SIGKILL after 20 s; or SIGKILL at once.
 stop_names() { # SIGNAL NAME...
   local sig=$1 name pids=() names=()
@@ -326,5 +375,6 @@ case "${1:-}" in
   status) cmd_status ;;
   start-shard) cmd_start_shard "${2:-}" ;;
   stop-shard) cmd_stop_shard "${2:-}" "${3:-}" ;;
-  *) echo "usage: $0 start|stop|status|start-shard SHARD|stop-shard SHARD [--kill]" >&2; exit 2 ;;
+  follow-shard) cmd_follow_shard "${2:-}" "${3:-}" ;;
+  *) echo "usage: $0 start|stop|status|start-shard SHARD|stop-shard SHARD [--kill]|follow-shard SHARD NODE" >&2; exit 2 ;;
 esac
