@@ -619,11 +619,24 @@ pub fn explain(model: &Model, key: &FluxKey, now: Time) -> Explanation {
 
 /// Explanations of every Flux object that is neither Ready nor Suspended, in key order.
 pub fn explanations(model: &Model, graph: &DependencyGraph, now: Time) -> Vec<Explanation> {
+    let blocked = |s: ObjectState| !matches!(s, ObjectState::Ready | ObjectState::Suspended);
+    // The graph already holds the states of Kustomizations and HelmReleases; only the
+    // sources need reading. Nothing is indexed unless something is blocked, so a healthy
+    // cluster pays one pass and no allocation per object.
+    let in_graph = |k: FluxKind| matches!(k, FluxKind::Kustomization | FluxKind::HelmRelease);
+    let mut keys: Vec<&FluxKey> =
+        graph.nodes.iter().filter(|n| blocked(n.state.state)).map(|n| &n.key).collect();
+    keys.extend(
+        model
+            .flux
+            .values()
+            .filter(|o| !in_graph(o.key.kind) && blocked(object_state(o).state))
+            .map(|o| &o.key),
+    );
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    keys.sort();
     let explainer = Explainer::new(model, graph, now);
-    model
-        .flux
-        .values()
-        .filter(|o| !matches!(explainer.state_of(o).0.state, ObjectState::Ready | ObjectState::Suspended))
-        .map(|o| explainer.explain(&o.key))
-        .collect()
+    keys.into_iter().map(|k| explainer.explain(k)).collect()
 }
