@@ -221,6 +221,19 @@ fn overlay_key(state: &mut UiState, key: KeyEvent, close: impl FnOnce(&mut UiSta
     false
 }
 
+/// Moves an overlay's scroll offset `s` for a movement key, never past line `last`.
+fn scroll(code: KeyCode, s: &mut u16, last: u16) {
+    match code {
+        KeyCode::Char('j') | KeyCode::Down => *s = s.saturating_add(1).min(last),
+        KeyCode::Char('k') | KeyCode::Up => *s = s.saturating_sub(1),
+        KeyCode::PageDown => *s = s.saturating_add(10).min(last),
+        KeyCode::PageUp => *s = s.saturating_sub(10),
+        KeyCode::Char('g') | KeyCode::Home => *s = 0,
+        KeyCode::Char('G') | KeyCode::End => *s = last,
+        _ => {}
+    }
+}
+
 fn details_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
     // Scrolling past the end only shows blank lines; stop at the last one.
     let last = selected_details(snap, state, Theme::new(true)).map_or(0, |d| d.lines.len().saturating_sub(1));
@@ -238,13 +251,7 @@ fn details_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
             state.details_scroll = 0;
             open_explain(state, snap);
         }
-        KeyCode::Char('j') | KeyCode::Down => *s = s.saturating_add(1).min(last),
-        KeyCode::Char('k') | KeyCode::Up => *s = s.saturating_sub(1),
-        KeyCode::PageDown => *s = s.saturating_add(10).min(last),
-        KeyCode::PageUp => *s = s.saturating_sub(10),
-        KeyCode::Char('g') | KeyCode::Home => *s = 0,
-        KeyCode::Char('G') | KeyCode::End => *s = last,
-        _ => {}
+        code => scroll(code, s, last),
     }
     false
 }
@@ -272,13 +279,7 @@ fn explain_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
             state.explain_scroll = 0;
         }
         KeyCode::Char('?') => state.help = true,
-        KeyCode::Char('j') | KeyCode::Down => *s = s.saturating_add(1).min(last),
-        KeyCode::Char('k') | KeyCode::Up => *s = s.saturating_sub(1),
-        KeyCode::PageDown => *s = s.saturating_add(10).min(last),
-        KeyCode::PageUp => *s = s.saturating_sub(10),
-        KeyCode::Char('g') | KeyCode::Home => *s = 0,
-        KeyCode::Char('G') | KeyCode::End => *s = last,
-        _ => {}
+        code => scroll(code, s, last),
     }
     false
 }
