@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use super::layout::popup;
 use super::text::fit;
-use super::theme::Theme;
+use super::theme::{Theme, Tone};
 
 /// What the details overlay shows.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -83,9 +83,10 @@ pub fn render(buf: &mut Buffer, area: Rect, details: &Details, scroll: u16, them
 pub fn overlay_block(title: Line<'static>, theme: Theme) -> Block<'static> {
     let hint = Line::from(vec![
         Span::styled(" Esc", theme.key()),
-        Span::raw(" close  "),
+        // Styled, or the words would take the border's colour.
+        Span::styled(" close  ", theme.tone(Tone::Plain).fg(ratatui::style::Color::Reset)),
         Span::styled("j/k", theme.key()),
-        Span::raw(" scroll "),
+        Span::styled(" scroll ", theme.tone(Tone::Plain).fg(ratatui::style::Color::Reset)),
     ])
     .right_aligned();
     Block::bordered().border_style(theme.border()).title(title).title_bottom(hint)
