@@ -27,6 +27,7 @@ pub const FILES: &[(&str, &[u8])] = &[
         "charts/standin-operator/values.yaml",
         include_bytes!("../../manifests/charts/standin-operator/values.yaml"),
     ),
+    ("clusters/demo/missing-crd.yaml", include_bytes!("../../manifests/clusters/demo/missing-crd.yaml")),
     ("clusters/demo/stuck.yaml", include_bytes!("../../manifests/clusters/demo/stuck.yaml")),
     (
         "clusters/local/infrastructure.yaml",
@@ -41,6 +42,11 @@ pub const FILES: &[(&str, &[u8])] = &[
         "demo/after-stuck/kustomization.yaml",
         include_bytes!("../../manifests/demo/after-stuck/kustomization.yaml"),
     ),
+    (
+        "demo/missing-crd/kustomization.yaml",
+        include_bytes!("../../manifests/demo/missing-crd/kustomization.yaml"),
+    ),
+    ("demo/missing-crd/widget.yaml", include_bytes!("../../manifests/demo/missing-crd/widget.yaml")),
     ("demo/stuck/kustomization.yaml", include_bytes!("../../manifests/demo/stuck/kustomization.yaml")),
     ("demo/stuck/namespace.yaml", include_bytes!("../../manifests/demo/stuck/namespace.yaml")),
     ("demo/stuck/never-scheduled.yaml", include_bytes!("../../manifests/demo/stuck/never-scheduled.yaml")),
