@@ -13,32 +13,17 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-CACHE=${SHARDWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shardwatch}
-VENV="$CACHE/demo-venv"
-CLUSTER="$REPO/tests/localcluster/cluster.sh"
 NODE=${DEMO_NODE:-shardwatch-worker2}
 SHARD=${DEMO_SHARD:-shard2}
-
 log() { printf '[record-failover %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import pyte' 2>/dev/null; then
-  log "installing pyte into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'pyte==0.8.2'
-fi
-
-log "building shardwatch (release)"
-(cd "$REPO" && cargo build --release -q)
-BINARY="$REPO/target/release/shardwatch"
-
-KUBECONFIG_PATH=$("$CLUSTER" start)
-log "standing up the sharded stack (real Flux controllers on the local target)"
-"$BINARY" --kubeconfig "$KUBECONFIG_PATH" up --target local --no-tui
+# shellcheck source=prepare.sh
+. "$HERE/prepare.sh"
 
 # Whatever happens, the node comes back.
 trap '"$CLUSTER" restore-node "$NODE" >/dev/null 2>&1 || true' EXIT
 
-rm -f "$HERE"/*.svg "$HERE/failover.cast"
+rm -f "$HERE"/[0-9]-*.svg "$HERE/failover.cast"  # its own screenshots, not explain-stuck.svg
 "$VENV/bin/python" "$HERE/record_failover.py" --binary "$BINARY" --cluster-sh "$CLUSTER" \
   --kubeconfig "$KUBECONFIG_PATH" --out "$HERE" --node "$NODE" --shard "$SHARD"
 log "done: $(ls "$HERE" | tr '\n' ' ')"

@@ -7,21 +7,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-CACHE=${SHARDWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shardwatch}
-VENV="$CACHE/demo-venv"
-CLUSTER="$REPO/tests/localcluster/cluster.sh"
-
 log() { printf '[record-stuck %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import pyte' 2>/dev/null; then
-  log "installing pyte into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'pyte==0.8.2'
-fi
-log "building shardwatch (release)"
-(cd "$REPO" && cargo build --release -q)
-BINARY="$REPO/target/release/shardwatch"
-KUBECONFIG_PATH=$("$CLUSTER" start)
-"$BINARY" --kubeconfig "$KUBECONFIG_PATH" up --target local --no-tui
+# shellcheck source=prepare.sh
+. "$HERE/prepare.sh"
 "$VENV/bin/python" "$HERE/record_stuck.py" --binary "$BINARY" --cluster-sh "$CLUSTER" \
   --kubeconfig "$KUBECONFIG_PATH" --scenario "$REPO/manifests/clusters/demo/stuck.yaml" --out "$HERE"

@@ -14,23 +14,8 @@ use tokio::sync::mpsc;
 
 use crate::cli::{Cli, Format};
 use crate::cluster;
-use crate::model::objects::FluxKind;
 use crate::model::verdict::Verdict;
 use crate::model::{Model, ResourceKind, Snapshot, WatchState};
-
-/// Every kind the watchers report on.
-pub fn watched_kinds() -> Vec<ResourceKind> {
-    let mut kinds = vec![
-        ResourceKind::Node,
-        ResourceKind::Pod,
-        ResourceKind::Deployment,
-        ResourceKind::Lease,
-        ResourceKind::Event,
-        ResourceKind::PendingPod,
-    ];
-    kinds.extend(FluxKind::ALL.map(ResourceKind::Flux));
-    kinds
-}
 
 /// A kind is settled once its list arrived, or the API said it cannot be listed.
 fn settled(state: &WatchState) -> bool {
@@ -59,7 +44,7 @@ impl Feed {
 
     /// Applies events until every kind is listed (or `timeout`); false when the feed ended.
     pub async fn settle(&mut self, timeout: Duration) -> bool {
-        let kinds = watched_kinds();
+        let kinds = ResourceKind::all();
         let deadline = tokio::time::Instant::now() + timeout;
         while !kinds.iter().all(|k| settled(&self.model.watch(*k))) {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {

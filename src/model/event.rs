@@ -29,6 +29,20 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
+    /// Every kind, in a fixed order: the watchers report on each.
+    pub fn all() -> Vec<ResourceKind> {
+        let mut kinds = vec![
+            ResourceKind::Node,
+            ResourceKind::Pod,
+            ResourceKind::Deployment,
+            ResourceKind::Lease,
+            ResourceKind::Event,
+            ResourceKind::PendingPod,
+        ];
+        kinds.extend(FluxKind::ALL.map(ResourceKind::Flux));
+        kinds
+    }
+
     /// A short human name (`nodes`, `kustomizations`).
     pub fn label(self) -> &'static str {
         match self {

@@ -48,16 +48,7 @@ pub fn model_from(at: Time, objects: Vec<Object>) -> Model {
             flux_version: Some("v2.7.3".into()),
         }),
     });
-    let mut kinds: Vec<ResourceKind> = [
-        ResourceKind::Node,
-        ResourceKind::Pod,
-        ResourceKind::Deployment,
-        ResourceKind::Lease,
-        ResourceKind::Event,
-        ResourceKind::PendingPod,
-    ]
-    .into();
-    kinds.extend(FluxKind::ALL.map(ResourceKind::Flux));
+    let kinds = ResourceKind::all();
     let kind_of = |o: &Object| match o {
         Object::Node(_) => ResourceKind::Node,
         Object::Pod(_) => ResourceKind::Pod,
