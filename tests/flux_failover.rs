@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use follow::{Follow, assigned, shard_health};
-use real_flux::{FLUX_NS, handled, request_reconcile};
+use real_flux::{FLUX_NS, handled, request_reconcile, wait_handled};
 use serde_json::Value;
 
 const NODE: &str = "shardwatch-worker2";
@@ -95,12 +95,7 @@ fn failing_the_shard2_worker_stops_shard2_and_the_timeline_times_its_recovery() 
     // Reconciliation: shard1 answers a request, shard2 cannot.
     let t1 = request_reconcile(&cluster, "kustomization", "infra-sources");
     let t2 = request_reconcile(&cluster, "kustomization", "infra-controllers");
-    support::wait_until(DEADLINE, "shard1 to handle its reconcile request", || {
-        match handled(&cluster, "kustomization", "infra-sources", &t1)? {
-            true => Ok(()),
-            false => Err("not yet".into()),
-        }
-    });
+    wait_handled(&cluster, "kustomization", "infra-sources", &t1, DEADLINE);
     assert!(
         !handled(&cluster, "kustomization", "infra-controllers", &t2).unwrap(),
         "nothing reconciles shard2's Kustomization while its worker is down"
@@ -138,12 +133,8 @@ fn failing_the_shard2_worker_stops_shard2_and_the_timeline_times_its_recovery() 
     eprintln!("shard2 recovered in {secs} s on {on:?}");
 
     // The controllers are back and pick up the request made while they were gone.
-    support::wait_until(DEADLINE, "shard2 to handle the request made while it was down", || {
-        match handled(&cluster, "kustomization", "infra-controllers", &t2)? {
-            true => Ok(()),
-            false => Err("not yet".into()),
-        }
-    });
+    // (the request made while it was down)
+    wait_handled(&cluster, "kustomization", "infra-controllers", &t2, DEADLINE);
 }
 
 /// Puts the stack back to the seed's required placement, however the test ends.
@@ -203,11 +194,6 @@ fn with_preferred_placement_shard2_moves_off_its_failed_worker_and_recovers_ther
 
     // And it reconciles there: a request is handled while the worker is still down.
     let token = request_reconcile(&cluster, "kustomization", "infra-controllers");
-    support::wait_until(DEADLINE, "shard2 to handle a request from its new node", || {
-        match handled(&cluster, "kustomization", "infra-controllers", &token)? {
-            true => Ok(()),
-            false => Err("not yet".into()),
-        }
-    });
+    wait_handled(&cluster, "kustomization", "infra-controllers", &token, DEADLINE);
     failed.restore();
 }

@@ -53,11 +53,7 @@ impl Drop for Scenario<'_> {
 fn not_ready_with(cluster: &Cluster, name: &str, reason: &str) -> Value {
     wait_until(DEADLINE, &format!("{name} Ready=False {reason}"), || {
         let ks = kustomization(cluster, name)?;
-        let ready = ks["status"]["conditions"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
-            .cloned()
-            .unwrap_or_default();
+        let ready = real_flux::ready_condition(&ks).cloned().unwrap_or_default();
         if ready["status"] == "False" && ready["reason"] == reason {
             Ok(ks)
         } else {
@@ -125,12 +121,7 @@ fn a_layer_whose_crd_is_missing_is_explained_as_such() {
     real_flux::chain_ready(&cluster);
     // `up` may just have published the scenario's folder: fetch it before applying.
     let token = real_flux::request_reconcile(&cluster, "gitrepository", "shardwatch-infra");
-    wait_until(DEADLINE, "shardwatch-infra fetched again", || {
-        match real_flux::handled(&cluster, "gitrepository", "shardwatch-infra", &token)? {
-            true => Ok(()),
-            false => Err("not yet".into()),
-        }
-    });
+    real_flux::wait_handled(&cluster, "gitrepository", "shardwatch-infra", &token, DEADLINE);
 
     let _scenario = Scenario::apply(&cluster, "missing-crd");
     let ks = wait_until(DEADLINE, "demo-missing-crd failing on the missing kind", || {

@@ -11,7 +11,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
 
 use real_flux::{CHAIN, FLUX_NS};
 use serde_json::Value;
@@ -44,17 +43,6 @@ fn flux_prerequisite_missing() -> Option<String> {
     (euid != Some("0")).then(|| "not root: the controllers run under `unshare`".to_string())
 }
 
-fn up(cluster: &Cluster) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_shardwatch"))
-        .args(["--log-file", "/dev/null", "up", "--target", "local", "--no-tui", "--timeout", "300"])
-        .env("KUBECONFIG", &cluster.kubeconfig)
-        .output()
-        .expect("run shardwatch up");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "up failed ({}):\n{stderr}", out.status);
-    stderr
-}
-
 fn items(cluster: &Cluster, args: &[&str]) -> Vec<Value> {
     let list = cluster.get_json(args).unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"));
     list["items"].as_array().cloned().unwrap_or_default()
@@ -74,9 +62,7 @@ fn printed_ready_order(log: &str) -> Vec<&str> {
 
 /// The lastTransitionTime of an object's Ready condition.
 fn ready_since(object: &Value) -> String {
-    object["status"]["conditions"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+    real_flux::ready_condition(object)
         .and_then(|c| c["lastTransitionTime"].as_str())
         .unwrap_or_default()
         .to_string()
@@ -91,7 +77,7 @@ fn up_installs_the_seed_stack_reconciles_the_chain_in_order_and_is_idempotent() 
         return;
     }
     let _nodes = support::healthy_nodes();
-    let log = up(&cluster);
+    let log = real_flux::up(&cluster);
     assert!(log.contains("13 Deployments"), "up names the 13 Deployments it waits for:\n{log}");
 
     // The seed's step 4: 13 Deployments, all Available.
@@ -173,7 +159,7 @@ fn up_installs_the_seed_stack_reconciles_the_chain_in_order_and_is_idempotent() 
     delete.extend(&chain);
     delete.extend(["--ignore-not-found", "--timeout=180s"]);
     cluster.kubectl(&delete).unwrap_or_else(|e| panic!("deleting the chain: {e}"));
-    let fresh = up(&cluster);
+    let fresh = real_flux::up(&cluster);
     assert_eq!(printed_ready_order(&fresh), chain, "up prints the order they became Ready:\n{fresh}");
     let mut previous = String::new();
     for name in &chain {
@@ -200,7 +186,7 @@ fn up_installs_the_seed_stack_reconciles_the_chain_in_order_and_is_idempotent() 
 
     // A second run has nothing to do: already-running processes and an unchanged served
     // tree are no change.
-    let again = up(&cluster);
+    let again = real_flux::up(&cluster);
     assert!(again.contains("up to date: nothing changed"), "second up changed something:\n{again}");
 }
 

@@ -45,11 +45,14 @@ pub fn chain_ready(cluster: &Cluster) -> Vec<Value> {
     })
 }
 
-/// The message of an object's Ready condition.
+/// An object's Ready condition, if it has one.
+pub fn ready_condition(object: &Value) -> Option<&Value> {
+    object["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == "Ready")
+}
+
+/// The reason and message of an object's Ready condition.
 pub fn ready_message(object: &Value) -> String {
-    object["status"]["conditions"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+    ready_condition(object)
         .map(|c| format!("{} {}", c["reason"].as_str().unwrap_or(""), c["message"].as_str().unwrap_or("")))
         .unwrap_or_default()
 }
@@ -69,4 +72,14 @@ pub fn request_reconcile(cluster: &Cluster, kind: &str, name: &str) -> String {
 pub fn handled(cluster: &Cluster, kind: &str, name: &str, token: &str) -> Result<bool, String> {
     let obj = cluster.get_json(&["-n", FLUX_NS, "get", kind, name])?;
     Ok(obj["status"]["lastHandledReconcileAt"] == token)
+}
+
+/// Waits until `kind/name` has handled the reconcile request `token`.
+pub fn wait_handled(cluster: &Cluster, kind: &str, name: &str, token: &str, deadline: Duration) {
+    wait_until(deadline, &format!("{kind}/{name} to handle reconcile request {token}"), || {
+        match handled(cluster, kind, name, token)? {
+            true => Ok(()),
+            false => Err("not yet".into()),
+        }
+    });
 }
