@@ -30,6 +30,9 @@ pub struct Cli {
     /// Refuse every action that changes the cluster (`chaos`, `up`, `down` exit 3; dashboard action keys).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Write event-to-screen latency (p50/p99/max, JSON) to this file at exit (dashboard, `snapshot --follow`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
     /// Where logs go (never to the terminal the dashboard draws on).
     #[arg(long, global = true, env = "SHARDWATCH_LOG", value_name = "FILE")]
     pub log_file: Option<PathBuf>,

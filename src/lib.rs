@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod cluster;
 pub mod headless;
+pub mod latency;
 pub mod logging;
 pub mod model;
 pub mod ui;

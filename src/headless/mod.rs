@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::cli::{Cli, Format};
 use crate::cluster;
 use crate::model::verdict::Verdict;
-use crate::model::{Model, ResourceKind, Snapshot, WatchState};
+use crate::model::{ClusterEvent, Model, ResourceKind, Snapshot, WatchState};
 
 /// A kind is settled once its list arrived, or the API said it cannot be listed.
 fn settled(state: &WatchState) -> bool {
@@ -60,8 +60,14 @@ impl Feed {
     /// Applies what already arrived, so what is shown is as fresh as the moment allows;
     /// returns how many events that was.
     pub fn drain(&mut self) -> usize {
+        self.drain_with(|_| {})
+    }
+
+    /// `drain`, showing each event to `seen` first.
+    pub fn drain_with(&mut self, mut seen: impl FnMut(&ClusterEvent)) -> usize {
         let mut n = 0;
         while let Ok(event) = self.rx.try_recv() {
+            seen(&event);
             self.model.apply(event);
             n += 1;
         }
