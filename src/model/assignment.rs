@@ -47,7 +47,7 @@ pub struct ShardAssignment {
     /// Whether controllers exist for this shard.
     pub has_controllers: bool,
     /// Its objects, by key.
-    pub objects: Vec<Arc<AssignedObject>>,
+    pub objects: Arc<Vec<Arc<AssignedObject>>>,
 }
 
 /// The assignment panel's content.
@@ -57,6 +57,15 @@ pub struct AssignmentView {
     pub shards: Vec<ShardAssignment>,
     /// Every orphaned object, by key.
     pub orphans: Vec<Arc<AssignedObject>>,
+    /// The objects neither Ready nor Suspended, in shard then key order: what verdicts and
+    /// explanations read, kept so they never walk every object.
+    #[serde(skip)]
+    pub unready: Arc<Vec<Arc<AssignedObject>>>,
+}
+
+/// Whether an object counts as not ready (neither Ready nor Suspended).
+pub fn unready(o: &AssignedObject) -> bool {
+    super::graph::blocks(o.state.state)
 }
 
 /// Computes the assignment from scratch at time `now`, ages filled in.
@@ -67,9 +76,20 @@ pub fn assignment(model: &Model, now: Time) -> AssignmentView {
 }
 
 impl AssignmentView {
+    /// A view of these shards (in display order) and orphans.
+    pub fn new(shards: Vec<ShardAssignment>, orphans: Vec<Arc<AssignedObject>>) -> AssignmentView {
+        let unready = shards.iter().flat_map(|s| s.objects.iter()).filter(|o| unready(o)).cloned().collect();
+        AssignmentView { shards, orphans, unready: Arc::new(unready) }
+    }
+
     /// Fills every object's `age_secs` for time `now` from when it entered its state.
     pub fn stamp(&mut self, now: Time) {
-        let rows = self.shards.iter_mut().flat_map(|s| s.objects.iter_mut()).chain(self.orphans.iter_mut());
+        let rows = self
+            .shards
+            .iter_mut()
+            .flat_map(|s| Arc::make_mut(&mut s.objects).iter_mut())
+            .chain(self.orphans.iter_mut())
+            .chain(Arc::make_mut(&mut self.unready).iter_mut());
         for o in rows {
             let age = o.since.map(|t| (now - t).num_seconds().max(0));
             if o.age_secs != age {

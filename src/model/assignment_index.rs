@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::assignment::{AssignedObject, AssignmentView, Orphan, ShardAssignment};
+use super::assignment::{AssignedObject, AssignmentView, Orphan, ShardAssignment, unready};
 use super::discovery::{controller_ref, shard_order};
 use super::event::{ResourceKind, WatchState};
 use super::flux_state::object_state;
@@ -61,6 +61,9 @@ pub struct AssignmentIndex {
     by_shard: HashMap<String, BTreeMap<FluxKey, Arc<AssignedObject>>>,
     shard_of: HashMap<FluxKey, String>,
     orphans: BTreeMap<FluxKey, Arc<AssignedObject>>,
+    unready: BTreeMap<FluxKey, Arc<AssignedObject>>,
+    /// Each shard's rows as last collected; a shard is collected again only when touched.
+    collected: HashMap<String, Arc<Vec<Arc<AssignedObject>>>>,
     view: Arc<AssignmentView>,
 }
 
@@ -114,13 +117,19 @@ impl AssignmentIndex {
         if row.orphan.is_some() {
             self.orphans.insert(obj.key.clone(), row.clone());
         }
+        if unready(&row) {
+            self.unready.insert(obj.key.clone(), row.clone());
+        }
+        self.collected.remove(&shard);
         self.shard_of.insert(obj.key.clone(), shard.clone());
         self.by_shard.entry(shard).or_default().insert(obj.key.clone(), row);
     }
 
     fn remove(&mut self, key: &FluxKey) {
         self.orphans.remove(key);
+        self.unready.remove(key);
         let Some(shard) = self.shard_of.remove(key) else { return };
+        self.collected.remove(&shard);
         if let Some(rows) = self.by_shard.get_mut(&shard) {
             rows.remove(key);
             if rows.is_empty() {
@@ -132,6 +141,7 @@ impl AssignmentIndex {
     /// Orphan verdicts after the controllers changed; a row is copied only when its verdict moved.
     fn rejudge(&mut self) {
         self.orphans.clear();
+        self.collected.clear();
         for (shard, rows) in &mut self.by_shard {
             for row in rows.values_mut() {
                 let orphan = self.controllers.orphan(shard, &row.key);
@@ -141,32 +151,45 @@ impl AssignmentIndex {
                 if orphan.is_some() {
                     self.orphans.insert(row.key.clone(), row.clone());
                 }
+                if unready(row) {
+                    self.unready.insert(row.key.clone(), row.clone());
+                }
             }
         }
     }
 
     /// The view: discovered shards first, then label values with no controller, each with
-    /// its rows in key order; a pointer copy per row.
+    /// its rows in key order. Only shards touched since the last view are collected again;
+    /// the not-ready rows and orphans are few and listed anew.
     fn materialize(&mut self) {
         let discovered = &self.controllers.discovered;
         let mut labelled_only: Vec<&String> =
             self.by_shard.keys().filter(|s| !discovered.contains(s)).collect();
         labelled_only.sort_by(|a, b| shard_order(a, b));
-        let shards = discovered
+        let order: Vec<(String, bool)> = discovered
             .iter()
-            .map(|s| (s, true))
-            .chain(labelled_only.into_iter().map(|s| (s, false)))
-            .map(|(s, has_controllers)| ShardAssignment {
-                shard: s.clone(),
-                has_controllers,
-                objects: self
-                    .by_shard
-                    .get(s)
-                    .map(|rows| rows.values().cloned().collect())
-                    .unwrap_or_default(),
-            })
+            .map(|s| (s.clone(), true))
+            .chain(labelled_only.into_iter().map(|s| (s.clone(), false)))
             .collect();
+        let mut shards = Vec::with_capacity(order.len());
+        for (s, has_controllers) in &order {
+            let objects = match self.collected.get(s) {
+                Some(rows) => rows.clone(),
+                None => {
+                    let rows: Arc<Vec<_>> = Arc::new(
+                        self.by_shard.get(s).map(|r| r.values().cloned().collect()).unwrap_or_default(),
+                    );
+                    self.collected.insert(s.clone(), rows.clone());
+                    rows
+                }
+            };
+            shards.push(ShardAssignment { shard: s.clone(), has_controllers: *has_controllers, objects });
+        }
+        let rank: HashMap<&str, usize> =
+            order.iter().enumerate().map(|(i, (s, _))| (s.as_str(), i)).collect();
+        let mut unready: Vec<Arc<AssignedObject>> = self.unready.values().cloned().collect();
+        unready.sort_by_key(|o| rank.get(o.shard.as_str()).copied().unwrap_or(usize::MAX));
         let orphans = self.orphans.values().cloned().collect();
-        self.view = Arc::new(AssignmentView { shards, orphans });
+        self.view = Arc::new(AssignmentView { shards, orphans, unready: Arc::new(unready) });
     }
 }

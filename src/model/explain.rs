@@ -625,22 +625,8 @@ pub fn explanations(
     assignment: &AssignmentView,
     now: Time,
 ) -> Vec<Explanation> {
-    let blocked = |s: ObjectState| !matches!(s, ObjectState::Ready | ObjectState::Suspended);
-    // The graph already holds the states of Kustomizations and HelmReleases; only the
-    // sources need reading. Nothing is indexed unless something is blocked, so a healthy
-    // cluster pays one pass and no allocation per object.
-    let in_graph = |k: FluxKind| matches!(k, FluxKind::Kustomization | FluxKind::HelmRelease);
-    let mut keys: Vec<&FluxKey> =
-        graph.nodes.iter().filter(|n| blocked(n.state.state)).map(|n| &n.key).collect();
-    // Sources' states are in the assignment's rows: reading them allocates nothing.
-    keys.extend(
-        assignment
-            .shards
-            .iter()
-            .flat_map(|s| &s.objects)
-            .filter(|o| !in_graph(o.key.kind) && blocked(o.state.state))
-            .map(|o| &o.key),
-    );
+    // The assignment keeps the objects that are not ready: a healthy cluster pays nothing.
+    let mut keys: Vec<&FluxKey> = assignment.unready.iter().map(|o| &o.key).collect();
     if keys.is_empty() {
         return Vec::new();
     }

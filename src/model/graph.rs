@@ -67,6 +67,9 @@ pub struct DependencyGraph {
     /// as rows change rather than counted per frame.
     #[serde(skip)]
     pub blocked: usize,
+    /// Where each object's node is in `nodes`, kept with the shape.
+    #[serde(skip)]
+    pub position: Arc<HashMap<FluxKey, usize>>,
 }
 
 /// Whether a state blocks what depends on it and counts against the graph.
@@ -334,7 +337,13 @@ impl DependencyGraph {
         let nodes: Vec<Arc<GraphNode>> = nodes.into_iter().map(Arc::new).collect();
         let tree = Arc::new(super::graph_index::tree(&nodes));
         let blocked = nodes.iter().filter(|n| blocks(n.state.state)).count();
-        DependencyGraph { nodes, cycles, tree, blocked }
+        let position = Arc::new(nodes.iter().enumerate().map(|(i, n)| (n.key.clone(), i)).collect());
+        DependencyGraph { nodes, cycles, tree, blocked, position }
+    }
+
+    /// The node of this object, if it is in the graph.
+    pub fn node(&self, key: &FluxKey) -> Option<&Arc<GraphNode>> {
+        self.position.get(key).and_then(|&i| self.nodes.get(i))
     }
 
     /// Fills every node's `age_secs` for time `now` from when it entered its state.

@@ -102,7 +102,8 @@ impl GraphIndex {
         let nodes: Vec<Arc<GraphNode>> = rows.into_iter().map(|(_, r)| Arc::new(r)).collect();
         let tree = Arc::new(tree(&nodes));
         let blocked = nodes.iter().filter(|n| blocks(n.state.state)).count();
-        let view = Arc::new(DependencyGraph { nodes, cycles, tree, blocked });
+        let position = Arc::new(keys.iter().cloned().zip(slot.iter().copied()).collect());
+        let view = Arc::new(DependencyGraph { nodes, cycles, tree, blocked, position });
         GraphIndex { keys, index, states, dependents, readers, slot, view }
     }
 

@@ -1,6 +1,7 @@
 //! Shards discovered from the controller Deployments, and each shard's health.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -85,7 +86,7 @@ pub struct ShardView {
     /// Its controllers, in `SHARDABLE` order then any others.
     pub controllers: Vec<ControllerHealth>,
     /// Nodes whose shard label names this shard.
-    pub nodes: Vec<String>,
+    pub nodes: Arc<Vec<String>>,
     /// Worst health of its controllers.
     pub health: Health,
 }
@@ -200,19 +201,35 @@ fn controller_health(
     }
 }
 
+/// The names of the nodes labelled for each shard, in name order. Kept apart from the
+/// shards' health because it changes only with Nodes, while health follows every Lease.
+pub fn shard_nodes(model: &Model) -> HashMap<String, Arc<Vec<String>>> {
+    let key = model.config.shard_label.as_str();
+    let mut by_shard: HashMap<String, Vec<String>> = HashMap::new();
+    for node in model.nodes.values() {
+        if let Some(shard) = node.labels.get(key) {
+            by_shard.entry(shard.clone()).or_default().push(node.name.clone());
+        }
+    }
+    by_shard.into_iter().map(|(s, n)| (s, Arc::new(n))).collect()
+}
+
 /// Discovers shards and computes their health at time `now`.
 pub fn shards(model: &Model, now: Time) -> Vec<ShardView> {
+    shards_on(model, now, &shard_nodes(model))
+}
+
+/// `shards`, with the nodes per shard given (see [`shard_nodes`]).
+pub fn shards_on(
+    model: &Model,
+    now: Time,
+    nodes_by_shard: &HashMap<String, Arc<Vec<String>>>,
+) -> Vec<ShardView> {
     let key = model.config.shard_label.as_str();
     let mut pods_by_app: HashMap<&str, Vec<&Pod>> = HashMap::new();
     for pod in model.pods.values() {
         if let Some(app) = pod.app.as_deref() {
             pods_by_app.entry(app).or_default().push(pod);
-        }
-    }
-    let mut nodes_by_shard: HashMap<&str, Vec<String>> = HashMap::new();
-    for node in model.nodes.values() {
-        if let Some(shard) = node.labels.get(key) {
-            nodes_by_shard.entry(shard.as_str()).or_default().push(node.name.clone());
         }
     }
     let mut by_shard: HashMap<String, Vec<(ControllerRef, &Deployment)>> = HashMap::new();

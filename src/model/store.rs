@@ -244,7 +244,8 @@ impl Model {
             }
         };
         p.sections |= match kind {
-            ResourceKind::Node | ResourceKind::Pod => Sections::SHARDS | Sections::PLACEMENT,
+            ResourceKind::Node => Sections::SHARDS | Sections::PLACEMENT | Sections::NODES,
+            ResourceKind::Pod => Sections::SHARDS | Sections::PLACEMENT,
             ResourceKind::Deployment => {
                 p.controllers = true;
                 Sections::SHARDS | Sections::PLACEMENT | Sections::CLUSTER | Sections::FLUX
@@ -330,6 +331,8 @@ impl Sections {
     pub const OVERALL: Sections = Sections(1 << 6);
     /// Cluster identity and watch states.
     pub const CLUSTER: Sections = Sections(1 << 7);
+    /// Which nodes each shard has.
+    pub const NODES: Sections = Sections(1 << 8);
     /// Everything.
     pub const ALL: Sections = Sections(u16::MAX);
 

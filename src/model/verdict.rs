@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::assignment::{AssignedObject, AssignmentView, Orphan};
 use super::event::{ResourceKind, WatchState};
 use super::flux_state::ObjectState;
-use super::graph::{DependencyGraph, RootCause};
+use super::graph::{DependencyGraph, GraphNode, RootCause};
 use super::objects::{FluxKey, Time};
 use super::placement::{PlacementView, Violation};
 use super::shards::{Health, SHARDABLE, ShardView};
@@ -138,8 +138,8 @@ pub fn overall(
         return Overall { verdict: Verdict::Unknown, reasons: blind };
     }
 
-    let objects: Vec<&AssignedObject> =
-        assignment.shards.iter().flat_map(|s| &s.objects).map(|o| &**o).collect();
+    // Only objects that are not ready can fail or be slow: the assignment keeps them apart.
+    let objects: Vec<&AssignedObject> = assignment.unready.iter().map(|o| &**o).collect();
     let mut failing = Vec::new();
     let mut down = Vec::new();
     let mut degraded_controllers = Vec::new();
@@ -171,8 +171,14 @@ pub fn overall(
     capped(&mut degraded, degraded_controllers, "degraded controllers");
     let violations = placement.violations.iter().map(violation_line).collect();
     capped(&mut degraded, violations, "placement violations");
+    // The graph's not-ready nodes, in its order (dependencies first).
+    let mut blocked: Vec<(usize, &GraphNode)> = objects
+        .iter()
+        .filter_map(|o| graph.position.get(&o.key).and_then(|&i| Some((i, &**graph.nodes.get(i)?))))
+        .collect();
+    blocked.sort_by_key(|(i, _)| *i);
     let causes: HashMap<&FluxKey, &RootCause> =
-        graph.nodes.iter().filter_map(|n| n.root_cause.as_ref().map(|c| (&n.key, c))).collect();
+        blocked.iter().filter_map(|(_, n)| n.root_cause.as_ref().map(|c| (&n.key, c))).collect();
     let slow = objects
         .iter()
         .filter(|o| o.orphan.is_none())
@@ -200,9 +206,9 @@ pub fn overall(
     capped(&mut degraded, slow, "slow objects");
     // Some blocks never clear by waiting: a missing source or dependency, a cycle. They
     // count at once, without the grace given to ordinary progress.
-    let stuck = graph
-        .nodes
+    let stuck = blocked
         .iter()
+        .map(|(_, n)| *n)
         .filter(|n| n.state.state != ObjectState::Ready)
         .filter_map(|n| n.root_cause.as_ref().map(|c| (n, c)))
         .filter(|(_, c)| STRUCTURAL.contains(&c.reason.as_str()))

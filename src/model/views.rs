@@ -10,6 +10,7 @@
 //!
 //! `Snapshot::of` computes the same from scratch; tests check the two always agree.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::assignment_index::AssignmentIndex;
@@ -17,7 +18,7 @@ use super::explain::explanations;
 use super::graph_index::GraphIndex;
 use super::objects::Time;
 use super::placement::placement;
-use super::shards::shards;
+use super::shards::{shard_nodes, shards_on};
 use super::snapshot::{Snapshot, cluster_info, events, watches};
 use super::store::{Model, Pending, Sections};
 use super::verdict::overall;
@@ -30,6 +31,8 @@ pub struct Views {
     last: Option<Snapshot>,
     /// Sections the clock makes stale (set by `tick`).
     timed: Sections,
+    /// Nodes per shard, redone only when Nodes change.
+    shard_nodes: HashMap<String, Arc<Vec<String>>>,
 }
 
 /// Sections whose content depends on the time, not only on the model.
@@ -61,6 +64,7 @@ impl Views {
             self.graph = GraphIndex::build(model);
             self.assignment = AssignmentIndex::build(model);
             self.timed = Sections::NONE;
+            self.shard_nodes = shard_nodes(model);
             let snap = Snapshot::assemble(model, self.graph.view(), self.assignment.view(), now);
             self.last = Some(snap.clone());
             return snap;
@@ -71,8 +75,11 @@ impl Views {
             snap.cluster = cluster_info(model);
             snap.watches = watches(model);
         }
+        if dirty.any(Sections::NODES) {
+            self.shard_nodes = shard_nodes(model);
+        }
         if dirty.any(Sections::SHARDS) {
-            snap.shards = shards(model, now);
+            snap.shards = shards_on(model, now, &self.shard_nodes);
         }
         if dirty.any(Sections::PLACEMENT) {
             snap.placement = Arc::new(placement(model));

@@ -174,7 +174,7 @@ impl PanelView for AssignmentRows<'_> {
                     has,
                     if shard.has_controllers { plain } else { theme.tone(Tone::Bad) },
                 );
-                for o in &shard.objects {
+                for o in shard.objects.iter() {
                     let st = o.state.state;
                     d.line(Line::from(vec![
                         Span::raw(format!("  {}  ", o.key)),

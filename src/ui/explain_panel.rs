@@ -233,7 +233,7 @@ fn content(snap: &Snapshot, key: &FluxKey, theme: Theme) -> Out {
     // Only blocked objects are explained: say what this one is instead.
     let a = &snap.assignment;
     let state = snap.dependencies.nodes.iter().find(|n| &n.key == key).map(|n| n.state.state).or_else(|| {
-        let mut objects = a.orphans.iter().chain(a.shards.iter().flat_map(|s| &s.objects));
+        let mut objects = a.orphans.iter().chain(a.shards.iter().flat_map(|s| s.objects.iter()));
         objects.find(|o| &o.key == key).map(|o| o.state.state)
     });
     let mut out = Out::default();

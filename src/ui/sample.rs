@@ -108,7 +108,7 @@ fn shard(name: &str, node: Option<&str>, rows: &[Row]) -> ShardView {
         name: name.into(),
         selector: Some(selector),
         controllers,
-        nodes: node.map(|n| vec![n.to_string()]).unwrap_or_default(),
+        nodes: Arc::new(node.map(|n| vec![n.to_string()]).unwrap_or_default()),
         health,
     }
 }
@@ -320,7 +320,7 @@ fn assignment(graph: &DependencyGraph) -> AssignmentView {
     let shard = |name: &str, has_controllers: bool, objects: Vec<Arc<AssignedObject>>| ShardAssignment {
         shard: name.into(),
         has_controllers,
-        objects,
+        objects: Arc::new(objects),
     };
     let nr = Some(Orphan::ControllerNotReady);
     let pg = key(FluxKind::HelmRelease, "postgres-operator", "postgres-operator");
@@ -360,7 +360,7 @@ fn assignment(graph: &DependencyGraph) -> AssignmentView {
         obj(ks("tenant-x"), "shard4", Some(Orphan::NoController)),
         obj(pg, "shard2", nr),
     ];
-    AssignmentView { shards, orphans }
+    AssignmentView::new(shards, orphans)
 }
 
 fn events() -> Vec<LogEntry> {

@@ -88,7 +88,13 @@ impl Rows for ShardRows<'_> {
         cells.push(if shard.nodes.is_empty() {
             Line::styled("—", theme.dim())
         } else {
-            Line::raw(shard.nodes.join(", "))
+            // A shard of a thousand nodes names a few; details list them all.
+            let more = shard.nodes.len().saturating_sub(3);
+            let mut names = shard.nodes.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+            if more > 0 {
+                names.push_str(&format!(" +{more}"));
+            }
+            Line::raw(names)
         });
         RowCells::Cols(cells)
     }

@@ -77,7 +77,7 @@ fn demo_model_tells_its_story() {
         .assignment
         .shards
         .iter()
-        .flat_map(|s| &s.objects)
+        .flat_map(|s| s.objects.iter())
         .filter(|o| o.state.state != ObjectState::Ready)
         .map(|o| (o.key.name.as_str(), o.state.state))
         .collect();

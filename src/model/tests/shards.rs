@@ -108,7 +108,7 @@ fn seed_stack_has_main_and_three_shards_with_their_nodes() {
     );
     assert_eq!(main.selector.as_deref(), Some("!sharding.fluxcd.io/key"));
     assert_eq!(view[2].selector.as_deref(), Some("sharding.fluxcd.io/key=shard2"));
-    assert_eq!(view[2].nodes, ["shardwatch-worker2"]);
+    assert_eq!(*view[2].nodes, ["shardwatch-worker2"]);
     assert!(view.iter().all(|s| s.health == Health::Healthy), "{view:#?}");
     let k2 = &view[2].controllers[1];
     assert_eq!(k2.deployment, "kustomize-controller-shard2");
