@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::assignment::AssignmentView;
 use super::event::{ResourceKind, WatchState};
 use super::flux_state::{ObjectState, StateDetail, object_state, state_age_secs};
-use super::graph::{DependencyGraph, GraphNode, RootCause, dependency_graph};
+use super::graph::{DependencyGraph, RootCause, dependency_graph};
 use super::objects::{FluxKey, FluxKind, FluxObject, KubeEvent, PendingPod, Time};
 use super::store::Model;
 
@@ -286,7 +286,7 @@ fn watch_words(state: &WatchState) -> String {
 pub struct Explainer<'a> {
     model: &'a Model,
     now: Time,
-    graph: HashMap<&'a FluxKey, &'a GraphNode>,
+    graph: &'a DependencyGraph,
     /// Pending pods by (namespace, owner kind, owner name).
     by_owner: HashMap<(&'a str, &'a str, &'a str), Vec<&'a PendingPod>>,
     /// Pending pods by (namespace, `app.kubernetes.io/instance`).
@@ -294,7 +294,7 @@ pub struct Explainer<'a> {
 }
 
 impl<'a> Explainer<'a> {
-    /// Indexes the model's pending pods and the graph's nodes.
+    /// Indexes the model's pending pods (the graph keeps its own index).
     pub fn new(model: &'a Model, graph: &'a DependencyGraph, now: Time) -> Explainer<'a> {
         let mut by_owner: HashMap<(&str, &str, &str), Vec<&PendingPod>> = HashMap::new();
         let mut by_instance: HashMap<(&str, &str), Vec<&PendingPod>> = HashMap::new();
@@ -306,12 +306,11 @@ impl<'a> Explainer<'a> {
                 by_instance.entry((&p.namespace, i)).or_default().push(p);
             }
         }
-        let graph = graph.nodes.iter().map(|n| (&n.key, &**n)).collect();
         Explainer { model, now, graph, by_owner, by_instance }
     }
 
     fn state_of(&self, obj: &FluxObject) -> (StateDetail, Option<i64>) {
-        match self.graph.get(&obj.key) {
+        match self.graph.node(&obj.key) {
             Some(n) => (n.state.clone(), age(self.now, n.since)),
             None => {
                 let s = object_state(obj);
@@ -500,7 +499,7 @@ impl<'a> Explainer<'a> {
                 age_secs: age(self.now, c.last_transition),
             })
             .collect();
-        let root_cause = self.graph.get(key).and_then(|n| n.root_cause.clone());
+        let root_cause = self.graph.node(key).and_then(|n| n.root_cause.clone());
         let (chain, chain_truncated) = self.chain(obj);
         let ready = matches!(state.state, ObjectState::Ready | ObjectState::Suspended);
 
