@@ -7,6 +7,8 @@ pub mod bootstrap;
 pub mod cli;
 pub mod cluster;
 pub mod headless;
+pub mod local;
 pub mod logging;
 pub mod model;
+pub mod node_host;
 pub mod ui;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use color_eyre::eyre::{Result, WrapErr, bail};
 use tokio::process::Command;
 
-use super::local::which;
+use crate::local::which;
 
 /// The cluster name in a kind config (`name:`), default `kind`.
 pub fn cluster_name(kind_config: &str) -> String {
@@ -68,24 +68,11 @@ pub async fn create(kind_config: &Path, cache: &Path, progress: &mut dyn FnMut(&
 
 /// Deletes the kind cluster.
 pub async fn delete(kind_config: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(kind_config).unwrap_or_else(|_| super::local::KIND_CONFIG.to_string());
+    let text = std::fs::read_to_string(kind_config).unwrap_or_else(|_| crate::local::KIND_CONFIG.to_string());
     let status =
         Command::new("kind").args(["delete", "cluster", "--name", &cluster_name(&text)]).status().await?;
     if !status.success() {
         bail!("kind delete cluster failed ({status})");
-    }
-    Ok(())
-}
-
-/// `docker stop` or `docker start` of a kind node's container (named after the node).
-pub async fn node_container(verb: &str, node: &str) -> Result<()> {
-    let out = Command::new("docker").args([verb, node]).output().await.wrap_err("running docker")?;
-    if !out.status.success() {
-        bail!(
-            "docker {verb} {node} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
     }
     Ok(())
 }
@@ -96,7 +83,7 @@ mod tests {
 
     #[test]
     fn reads_the_cluster_name_from_the_kind_config() {
-        assert_eq!(cluster_name(super::super::local::KIND_CONFIG), "shardwatch");
+        assert_eq!(cluster_name(crate::local::KIND_CONFIG), "shardwatch");
         assert_eq!(cluster_name("kind: Cluster\nnodes: []\n"), "kind");
     }
 }

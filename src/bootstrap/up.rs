@@ -10,11 +10,12 @@ use serde_json::json;
 use super::infra_layer::{self, Source};
 pub use super::steps::Steps;
 use super::{Placement, ShardOptions, shard_install};
-use super::{apply, flux_runtime, flux_source, kind, layer_wait, local, wait};
-use crate::cluster::{self, Target as ClusterTarget};
+use super::{apply, flux_runtime, flux_source, kind, layer_wait, wait};
+use crate::cluster::{self, ConnectOptions};
+use crate::local;
 
 /// Where the stack goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpTarget {
     /// A kind cluster from kind-config.yaml (needs kind and Docker).
     Kind,
@@ -29,6 +30,8 @@ pub enum UpTarget {
 pub struct UpOptions {
     /// Target; None picks kind where it can run, else local.
     pub target: Option<UpTarget>,
+    /// The current cluster (`--kubeconfig`, `--context`), for `--target current`.
+    pub current: ConnectOptions,
     /// Number of shards; None: the shard labels in the kind config.
     pub shards: Option<usize>,
     /// Required (the seed) or preferred node affinity.
@@ -64,7 +67,7 @@ pub fn shards_in_kind_config(text: &str, label_key: &str) -> usize {
 }
 
 /// Runs `up`; returns the kubeconfig of the cluster it stood up (None: the current one).
-pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) -> Result<Option<PathBuf>> {
+pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Option<PathBuf>> {
     let kind_text = match &opts.kind_config {
         Some(p) => std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?,
         None => local::KIND_CONFIG.to_string(),
@@ -99,10 +102,9 @@ pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) ->
         }
         UpTarget::Current => None,
     };
-    let target_cfg = ClusterTarget {
-        kubeconfig: kubeconfig.clone().or_else(|| current.kubeconfig.clone()),
-        context: if kubeconfig.is_some() { None } else { current.context.clone() },
-        objects_namespace: None,
+    let target_cfg = match &kubeconfig {
+        Some(path) => ConnectOptions { kubeconfig: Some(path.clone()), context: None },
+        None => opts.current.clone(),
     };
     let (client, info) = cluster::connect(&target_cfg).await?;
     steps.detail(&format!("connected to {} ({})", info.server, info.kubernetes_version.unwrap_or_default()));

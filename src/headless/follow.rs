@@ -7,8 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use color_eyre::eyre::Result;
 
-use super::{Feed, text};
-use crate::cli::{Cli, Format};
+use super::{Feed, Format, SnapshotOptions, text};
 use crate::model::Snapshot;
 
 /// At most one line per this interval: a burst of events (a relist, a node failing with
@@ -18,15 +17,16 @@ const MIN_GAP: Duration = Duration::from_secs(1);
 /// Prints a snapshot once the lists are in, then after every change (at most one a second)
 /// until the cluster connection ends, the reader goes away, or Ctrl-C. Exit 0, or 2 when
 /// the cluster cannot be reached.
-pub async fn follow(cli: &Cli, format: Format, timeout: Duration) -> Result<i32> {
-    let mut feed = match Feed::open(cli).await {
+pub async fn follow(opts: &SnapshotOptions) -> Result<i32> {
+    let format = opts.format;
+    let mut feed = match Feed::open(&opts.watch).await {
         Ok(f) => f,
         Err(e) => {
             eprintln!("shardwatch: {e:#}");
             return Ok(2);
         }
     };
-    let mut live = feed.settle(timeout).await;
+    let mut live = feed.settle(opts.timeout).await;
     let mut out = std::io::stdout().lock();
     loop {
         if !print(&mut out, &Snapshot::of(&feed.model, Utc::now()), format) {

@@ -1,7 +1,10 @@
-//! The local target: the project's own control plane (etcd, kube-apiserver,
+//! The local world: the project's own control plane (etcd, kube-apiserver,
 //! controller-manager, scheduler as processes, kwok as kubelets), for machines with no
 //! Docker. The scripts that build and run it are compiled into the binary and written
 //! to the cache, so an installed `shardwatch up` works outside the repository too.
+//!
+//! It sits beside `bootstrap` and `cluster`, importing neither: `bootstrap` starts and
+//! stops it, and node hosting ([`crate::node_host`]) fails and restores its nodes.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -44,15 +47,6 @@ fn scripts_dir() -> PathBuf {
 /// Where the compiled-in `manifests/` tree is written for the local Git server to publish.
 pub fn manifests_dir() -> PathBuf {
     scripts_dir().join("manifests")
-}
-
-/// Writes the compiled-in `manifests/` tree to [`manifests_dir`].
-pub fn install_manifests() -> Result<PathBuf> {
-    let dir = manifests_dir();
-    std::fs::create_dir_all(scripts_dir())
-        .wrap_err_with(|| format!("creating {}", scripts_dir().display()))?;
-    super::manifest_tree::write_to(&dir)?;
-    Ok(dir)
 }
 
 /// Writes the scripts (and the kind config) into the cache; returns the scripts' folder.
@@ -187,6 +181,14 @@ async fn node_sh(action: &str, node: &str) -> Result<()> {
 /// The kubeconfig of a running local cluster, if any.
 pub async fn kubeconfig() -> Option<PathBuf> {
     cluster_sh(&["kubeconfig"], None, &mut |_| {}).await.ok().map(PathBuf::from).filter(|p| p.is_file())
+}
+
+/// Whether `a` and `b` name the same existing file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
 }
 
 /// Finds a program on PATH.

@@ -1,0 +1,58 @@
+//! `shardwatch render`: Flux's install obtained, sharded and written as plain files for
+//! people who keep their Flux install in Git.
+
+use std::path::PathBuf;
+
+use color_eyre::eyre::{Result, WrapErr};
+
+use super::steps::Steps;
+use super::up::shards_in_kind_config;
+use super::{Placement, ShardOptions, flux_source, render, shard_install, write_dir};
+
+/// Everything `render` needs to know.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// Folder to write into.
+    pub out: PathBuf,
+    /// Replace shardwatch's files in a non-empty folder.
+    pub force: bool,
+    /// Number of shards; None: the shard labels in the kind config.
+    pub shards: Option<usize>,
+    /// Required (the seed) or preferred node affinity.
+    pub placement: Placement,
+    /// Flux's install manifests from this file instead of the flux CLI or a download.
+    pub flux_manifests: Option<PathBuf>,
+    /// kind config; None: the built-in copy of the repository's kind-config.yaml.
+    pub kind_config: Option<PathBuf>,
+    /// The Flux namespace.
+    pub namespace: String,
+    /// The shard label key.
+    pub label_key: String,
+}
+
+/// Writes the sharded install into `opts.out`; returns the paths written, in order.
+pub async fn render_install(opts: &RenderOptions, steps: &mut Steps) -> Result<Vec<PathBuf>> {
+    let kind_text = match &opts.kind_config {
+        Some(p) => std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?,
+        None => crate::local::KIND_CONFIG.to_string(),
+    };
+    let n = opts.shards.unwrap_or_else(|| shards_in_kind_config(&kind_text, &opts.label_key)).max(1);
+    let order = match &opts.flux_manifests {
+        Some(file) => vec![flux_source::FluxSource::File(file.clone())],
+        None => flux_source::default_order(false),
+    };
+    steps.step("Flux install manifests");
+    let (from, objects) = flux_source::obtain_first(&order, &mut |l| steps.detail(l)).await?;
+    steps.detail(&format!("{} objects from {from}", objects.len()));
+    let shard_opts = ShardOptions {
+        shards: (1..=n).map(|i| format!("shard{i}")).collect(),
+        label_key: opts.label_key.clone(),
+        placement: opts.placement,
+        namespace: opts.namespace.clone(),
+    };
+    steps.step(&format!("shard transform ({n} shards)"));
+    let sharded = shard_install(&objects, &shard_opts)?;
+    let files = render(&sharded, &shard_opts)?;
+    write_dir(&opts.out, &files, opts.force)?;
+    Ok(files.iter().map(|(name, _)| opts.out.join(name)).collect())
+}
