@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod cluster;
 pub mod headless;
+pub mod kind_config;
 pub mod local;
 pub mod logging;
 pub mod model;

@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::Result;
 
 use super::steps::Steps;
-use super::up::shards_in_kind_config;
+use super::up::shard_names;
 use super::{Placement, ShardOptions, flux_source, render, shard_install, write_dir};
+use crate::kind_config::KindConfig;
 
 /// Everything `render` needs to know.
 #[derive(Debug, Clone)]
@@ -32,11 +33,8 @@ pub struct RenderOptions {
 
 /// Writes the sharded install into `opts.out`; returns the paths written, in order.
 pub async fn render_install(opts: &RenderOptions, steps: &mut Steps) -> Result<Vec<PathBuf>> {
-    let kind_text = match &opts.kind_config {
-        Some(p) => std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?,
-        None => crate::local::KIND_CONFIG.to_string(),
-    };
-    let n = opts.shards.unwrap_or_else(|| shards_in_kind_config(&kind_text, &opts.label_key)).max(1);
+    let shards = shard_names(opts.shards, &KindConfig::read(opts.kind_config.as_deref())?, &opts.label_key);
+    let n = shards.len();
     let order = match &opts.flux_manifests {
         Some(file) => vec![flux_source::FluxSource::File(file.clone())],
         None => flux_source::default_order(false),
@@ -45,7 +43,7 @@ pub async fn render_install(opts: &RenderOptions, steps: &mut Steps) -> Result<V
     let (from, objects) = flux_source::obtain_first(&order, &mut |l| steps.detail(l)).await?;
     steps.detail(&format!("{} objects from {from}", objects.len()));
     let shard_opts = ShardOptions {
-        shards: (1..=n).map(|i| format!("shard{i}")).collect(),
+        shards,
         label_key: opts.label_key.clone(),
         placement: opts.placement,
         namespace: opts.namespace.clone(),

@@ -12,6 +12,7 @@ pub use super::steps::Steps;
 use super::{Placement, ShardOptions, shard_install};
 use super::{apply, flux_runtime, flux_source, kind, layer_wait, wait};
 use crate::cluster::{self, ConnectOptions};
+use crate::kind_config::KindConfig;
 use crate::local;
 
 /// Where the stack goes.
@@ -61,18 +62,24 @@ pub struct UpOptions {
     pub wait_for_layer: bool,
 }
 
-/// Counts the shard labels in a kind config: the number of shards the seed wants.
-pub fn shards_in_kind_config(text: &str, label_key: &str) -> usize {
-    text.lines().filter(|l| l.trim_start().starts_with(&format!("{label_key}:"))).count()
+/// The shards to set up: `shard1..N` for `--shards N`, else the shards the kind config's
+/// nodes are labelled for (so each shard has its node), else one.
+pub fn shard_names(shards: Option<usize>, kind_config: &KindConfig, label_key: &str) -> Vec<String> {
+    let numbered = |n: usize| (1..=n.max(1)).map(|i| format!("shard{i}")).collect();
+    match shards {
+        Some(n) => numbered(n),
+        None => match kind_config.shards(label_key) {
+            labelled if labelled.is_empty() => numbered(1),
+            labelled => labelled,
+        },
+    }
 }
 
 /// Runs `up`; returns the kubeconfig of the cluster it stood up (None: the current one).
 pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Option<PathBuf>> {
-    let kind_text = match &opts.kind_config {
-        Some(p) => std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?,
-        None => local::KIND_CONFIG.to_string(),
-    };
-    let shards_n = opts.shards.unwrap_or_else(|| shards_in_kind_config(&kind_text, &opts.label_key)).max(1);
+    let kind_config = KindConfig::read(opts.kind_config.as_deref())?;
+    let shards = shard_names(opts.shards, &kind_config, &opts.label_key);
+    let shards_n = shards.len();
     let target = match opts.target {
         Some(t) => t,
         None if kind::available().await => UpTarget::Kind,
@@ -98,7 +105,7 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Option<PathBuf>> 
             if !kind::available().await {
                 bail!("--target kind needs the `kind` CLI and a running Docker engine; try --target local");
             }
-            Some(kind::create(&config, &local::cache_dir(), &mut progress).await?)
+            Some(kind::create(&config, &kind_config, &local::cache_dir(), &mut progress).await?)
         }
         UpTarget::Current => None,
     };
@@ -120,7 +127,7 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Option<PathBuf>> 
 
     steps.step(&format!("shard transform ({shards_n} shards, {} placement)", opts.placement));
     let shard_opts = ShardOptions {
-        shards: (1..=shards_n).map(|i| format!("shard{i}")).collect(),
+        shards,
         label_key: opts.label_key.clone(),
         placement: opts.placement,
         namespace: opts.namespace.clone(),
@@ -238,7 +245,7 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Option<PathBuf>> 
 fn write_builtin_kind_config() -> Result<PathBuf> {
     let path = local::cache_dir().join("kind-config.yaml");
     std::fs::create_dir_all(local::cache_dir())?;
-    std::fs::write(&path, local::KIND_CONFIG)?;
+    std::fs::write(&path, crate::kind_config::BUILTIN)?;
     Ok(path)
 }
 
@@ -254,11 +261,9 @@ pub async fn down(target: UpTarget, kind_config: Option<&Path>, steps: &mut Step
         }
         UpTarget::Kind => {
             steps.step("deleting the kind cluster");
-            let config = match kind_config {
-                Some(p) => p.to_path_buf(),
-                None => write_builtin_kind_config()?,
-            };
-            kind::delete(&config).await
+            // A config that cannot be read any more still names the seed's cluster.
+            let name = KindConfig::read(kind_config).unwrap_or_else(|_| KindConfig::builtin()).name;
+            kind::delete(&name).await
         }
         UpTarget::Current => bail!(
             "shardwatch did not create the current cluster, so `down` leaves it alone; \
@@ -271,9 +276,20 @@ pub async fn down(target: UpTarget, kind_config: Option<&Path>, steps: &mut Step
 mod tests {
     use super::*;
 
+    const KEY: &str = "sharding.fluxcd.io/key";
+
     #[test]
-    fn counts_the_seed_shards_in_the_kind_config() {
-        assert_eq!(shards_in_kind_config(local::KIND_CONFIG, "sharding.fluxcd.io/key"), 3);
-        assert_eq!(shards_in_kind_config("nodes: []", "sharding.fluxcd.io/key"), 0);
+    fn the_seed_wants_the_shards_its_workers_are_labelled_for() {
+        assert_eq!(shard_names(None, &KindConfig::builtin(), KEY), ["shard1", "shard2", "shard3"]);
+        let no_nodes = KindConfig::parse("nodes: []", "t").unwrap();
+        assert_eq!(shard_names(None, &no_nodes, KEY), ["shard1"], "at least one shard");
+        assert_eq!(shard_names(Some(5), &KindConfig::builtin(), KEY).len(), 5);
+        assert_eq!(shard_names(Some(0), &no_nodes, KEY), ["shard1"]);
+        let named = KindConfig::parse(
+            "nodes:\n- role: worker\n  labels: {k: shardA}\n- role: worker\n  labels: {k: shardB}\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(shard_names(None, &named, "k"), ["shardA", "shardB"]);
     }
 }

@@ -26,9 +26,6 @@ const SCRIPTS: [(&str, &str); 9] = [
     ("git_server.py", include_str!("../../tests/localcluster/git_server.py")),
 ];
 
-/// The seed's cluster description, used when no `--kind-config` is given.
-pub const KIND_CONFIG: &str = include_str!("../../kind-config.yaml");
-
 /// shardwatch's cache folder: `SHARDWATCH_CACHE`, else `$XDG_CACHE_HOME/shardwatch` or
 /// `~/.cache/shardwatch` (the same rule as the scripts).
 pub fn cache_dir() -> PathBuf {
@@ -54,7 +51,7 @@ pub fn manifests_dir() -> PathBuf {
 /// rewriting one under another shardwatch's feet could break it.
 fn install_scripts() -> Result<PathBuf> {
     let dir = scripts_dir();
-    let files = SCRIPTS.iter().copied().chain([("kind-config.yaml", KIND_CONFIG)]);
+    let files = SCRIPTS.iter().copied().chain([("kind-config.yaml", crate::kind_config::BUILTIN)]);
     for (name, text) in files {
         let path = dir.join(name);
         if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
