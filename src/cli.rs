@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::app::DashboardOptions;
 use crate::bootstrap::render_install::RenderOptions;
 use crate::bootstrap::steps::Steps;
-use crate::bootstrap::up::{self, UpOptions, UpTarget};
+use crate::bootstrap::up::{self, DownOptions, UpOptions, UpTarget};
 use crate::cluster::{ConnectOptions, WatchOptions};
 use crate::headless::chaos::{ChaosOptions, ChaosRequest};
 use crate::headless::explain::ExplainOptions;
@@ -95,6 +95,10 @@ pub enum Command {
         /// Kustomizations then wait for their source. Other targets run Flux in-cluster anyway.
         #[arg(long)]
         no_flux_controllers: bool,
+        /// Local target: do not add the kwok-shardwatch context to your kubeconfig
+        /// (--kubeconfig, else the first file of KUBECONFIG, else ~/.kube/config).
+        #[arg(long)]
+        no_kubeconfig_update: bool,
     },
     /// Remove what `up` created (the kind cluster or the local control plane).
     Down {
@@ -104,6 +108,9 @@ pub enum Command {
         /// kind config naming the kind cluster.
         #[arg(long, value_name = "FILE")]
         kind_config: Option<PathBuf>,
+        /// Local target: leave the kwok-shardwatch context in your kubeconfig.
+        #[arg(long)]
+        no_kubeconfig_update: bool,
     },
     /// Write the sharded Flux install as plain YAML with a kustomization.yaml (for flux bootstrap users).
     Render {
@@ -389,6 +396,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
             timeout,
             no_tui,
             no_flux_controllers,
+            no_kubeconfig_update,
         }) => {
             let target = target.map(UpTarget::from);
             let opts = UpOptions {
@@ -407,6 +415,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 label_key: cli.shard_label.clone(),
                 flux_controllers: !*no_flux_controllers,
                 wait_for_layer: *no_tui,
+                update_user_kubeconfig: !*no_kubeconfig_update,
             };
             if !*no_tui {
                 // `up --target kind` said where the nodes run; the local target is detected anyway.
@@ -420,8 +429,14 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
             }
             Ok(0)
         }
-        Some(Command::Down { target, kind_config }) => {
-            up::down((*target).into(), kind_config.as_deref(), &mut Steps::new()).await?;
+        Some(Command::Down { target, kind_config, no_kubeconfig_update }) => {
+            let opts = DownOptions {
+                target: (*target).into(),
+                kind_config: kind_config.clone(),
+                update_user_kubeconfig: !*no_kubeconfig_update,
+                kubeconfig_flag: cli.kubeconfig.clone(),
+            };
+            up::down(&opts, &mut Steps::new()).await?;
             Ok(0)
         }
         Some(Command::Render { out, force, shard }) => {

@@ -13,7 +13,7 @@ use super::{Placement, ShardOptions, shard_install};
 use super::{apply, flux_runtime, flux_source, kind, layer_wait, wait};
 use crate::cluster::{self, ConnectOptions};
 use crate::kind_config::KindConfig;
-use crate::local;
+use crate::local::{self, user_kubeconfig};
 
 /// Where the stack goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +60,21 @@ pub struct UpOptions {
     /// Wait until the infrastructure Kustomizations are Ready (plain output; the
     /// dashboard shows the same live otherwise).
     pub wait_for_layer: bool,
+    /// Local target: add the `kwok-shardwatch` context to the user's kubeconfig and make it current.
+    pub update_user_kubeconfig: bool,
+}
+
+/// Everything `down` needs to know.
+#[derive(Debug, Clone)]
+pub struct DownOptions {
+    /// Which target `up` used.
+    pub target: UpTarget,
+    /// kind config naming the kind cluster; None: the built-in one.
+    pub kind_config: Option<PathBuf>,
+    /// Local target: remove the `kwok-shardwatch` context from the user's kubeconfig.
+    pub update_user_kubeconfig: bool,
+    /// `--kubeconfig`, which names the user's kubeconfig when given.
+    pub kubeconfig_flag: Option<PathBuf>,
 }
 
 /// The shards to set up: `shard1..N` for `--shards N`, else the shards the kind config's
@@ -96,7 +111,13 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Option<PathBuf>> 
     steps.step(&format!("cluster ({target:?})"));
     let mut progress = |line: &str| steps.detail(line);
     let kubeconfig = match target {
-        UpTarget::Local => Some(local::start(opts.kind_config.as_deref(), &mut progress).await?),
+        UpTarget::Local => {
+            let ours = local::start(opts.kind_config.as_deref(), &mut progress).await?;
+            if opts.update_user_kubeconfig {
+                add_user_context(&ours, opts.current.kubeconfig.as_deref(), &mut progress)?;
+            }
+            Some(ours)
+        }
         UpTarget::Kind => {
             let config = match &opts.kind_config {
                 Some(p) => p.clone(),
@@ -242,6 +263,25 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Option<PathBuf>> 
     Ok(kubeconfig)
 }
 
+/// Adds the local cluster's context to the user's kubeconfig, unless that file is the
+/// local cluster's own (as in the test suite, which points KUBECONFIG at it).
+fn add_user_context(ours: &Path, flag: Option<&Path>, progress: &mut dyn FnMut(&str)) -> Result<()> {
+    let Some(user) = user_kubeconfig::user_kubeconfig(flag) else {
+        progress("no HOME and no KUBECONFIG: the local cluster's context is not added anywhere");
+        return Ok(());
+    };
+    if local::same_file(&user, ours) {
+        return Ok(());
+    }
+    user_kubeconfig::add(&user, ours)?;
+    progress(&format!(
+        "context {} added to {} and made current (--no-kubeconfig-update leaves it alone)",
+        user_kubeconfig::CONTEXT,
+        user.display()
+    ));
+    Ok(())
+}
+
 fn write_builtin_kind_config() -> Result<PathBuf> {
     let path = local::cache_dir().join("kind-config.yaml");
     std::fs::create_dir_all(local::cache_dir())?;
@@ -250,14 +290,27 @@ fn write_builtin_kind_config() -> Result<PathBuf> {
 }
 
 /// `shardwatch down`: removes what `up` created.
-pub async fn down(target: UpTarget, kind_config: Option<&Path>, steps: &mut Steps) -> Result<()> {
-    match target {
+pub async fn down(opts: &DownOptions, steps: &mut Steps) -> Result<()> {
+    let kind_config = opts.kind_config.as_deref();
+    match opts.target {
         UpTarget::Local => {
             // The controllers first: with the API server gone they would only log errors.
             steps.step("stopping the Flux controllers and the local Git server");
             flux_runtime::stop(&mut |l| steps.detail(l)).await?;
             steps.step("stopping the local control plane");
-            local::stop(&mut |l| steps.detail(l)).await
+            local::stop(&mut |l| steps.detail(l)).await?;
+            if opts.update_user_kubeconfig {
+                if let Some(user) = user_kubeconfig::user_kubeconfig(opts.kubeconfig_flag.as_deref()) {
+                    if user_kubeconfig::remove(&user)? {
+                        steps.detail(&format!(
+                            "context {} removed from {}",
+                            user_kubeconfig::CONTEXT,
+                            user.display()
+                        ));
+                    }
+                }
+            }
+            Ok(())
         }
         UpTarget::Kind => {
             steps.step("deleting the kind cluster");
@@ -277,6 +330,29 @@ mod tests {
     use super::*;
 
     const KEY: &str = "sharding.fluxcd.io/key";
+
+    #[test]
+    fn the_local_context_goes_to_the_named_kubeconfig_but_never_into_our_own() {
+        let dir = std::env::temp_dir().join(format!("sw-up-context-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let ours = dir.join("kubeconfig.yaml");
+        let text = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\n\
+                    users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n\
+                    current-context: x\n";
+        std::fs::write(&ours, text).unwrap();
+        let mut said = Vec::new();
+        // The test suite points KUBECONFIG (or --kubeconfig) at the cluster's own file: left alone.
+        add_user_context(&ours, Some(&ours), &mut |l| said.push(l.to_string())).unwrap();
+        assert_eq!(std::fs::read_to_string(&ours).unwrap(), text);
+        assert!(said.is_empty(), "{said:?}");
+        let user = dir.join("user-config");
+        add_user_context(&ours, Some(&user), &mut |l| said.push(l.to_string())).unwrap();
+        let written = std::fs::read_to_string(&user).unwrap();
+        assert!(written.contains("current-context: kwok-shardwatch"), "{written}");
+        assert!(said[0].starts_with("context kwok-shardwatch added to "), "{said:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_seed_wants_the_shards_its_workers_are_labelled_for() {

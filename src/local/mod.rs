@@ -6,6 +6,8 @@
 //! It sits beside `bootstrap` and `cluster`, importing neither: `bootstrap` starts and
 //! stops it, and node hosting ([`crate::node_host`]) fails and restores its nodes.
 
+pub mod user_kubeconfig;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
