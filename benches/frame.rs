@@ -1,18 +1,23 @@
-//! What one change and one frame cost as the cluster grows: `cargo bench --bench frame`.
-//! Plain timing (no harness): builds models of the seed stack plus N nodes and M Flux
-//! objects from the fixture builders, then times `Model::apply` of one event,
-//! `Snapshot::of`, and drawing the Shards and Dependencies panels at 160×48.
+//! What one change, one clock tick and one frame cost at two cluster sizes (criterion):
+//! `cargo bench --bench frame`. Models of the seed stack plus N nodes and M ready
+//! Kustomizations in chains of ten, built from the fixture builders; the dashboard's
+//! incremental views are kept up to date exactly as the event loop keeps them.
+//!
+//! Per-change and idle cost must stay flat from 2,000 to 20,000 objects; a frame costs
+//! what the screen shows; `Snapshot::of` (from scratch) is here for comparison only.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use shardwatch::model::fixture::*;
 use shardwatch::model::objects::Time;
-use shardwatch::model::{Model, Snapshot};
+use shardwatch::model::{Model, Snapshot, Views};
 use shardwatch::ui::{self, Panel, UiState};
+
+const SIZES: [(usize, usize); 2] = [(500, 2_000), (5_000, 20_000)];
 
 fn model(now: Time, nodes: usize, objects: usize) -> Model {
     let mut model = seed_stack(now);
@@ -30,48 +35,73 @@ fn model(now: Time, nodes: usize, objects: usize) -> Model {
     model
 }
 
-fn time<T>(runs: u32, mut f: impl FnMut() -> T) -> Duration {
-    let start = Instant::now();
-    for _ in 0..runs {
-        black_box(f());
-    }
-    start.elapsed() / runs
-}
-
-fn main() {
+fn bench(c: &mut Criterion) {
     let now = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
-    println!(
-        "{:>6} {:>7} | {:>12} {:>14} {:>16} {:>16}",
-        "nodes", "objects", "apply 1 event", "Snapshot::of", "draw Shards", "draw Dependencies"
-    );
-    for (nodes, objects) in [(4, 10), (500, 2_000), (5_000, 20_000)] {
+    for (nodes, objects) in SIZES {
+        let size = format!("{nodes}n/{objects}o");
         let mut m = model(now, nodes, objects);
-        let runs = if objects > 5_000 { 5 } else { 50 };
-        let flip = with_failed(
-            kustomization(NS, "ks-00005", Some("shard3"), &["ks-00004"]),
-            "BuildFailed",
-            "x",
-            now,
-        );
-        let apply = time(1_000, || m.apply(applied(now, flip.clone())));
-        let snapshot = time(runs, || Snapshot::of(&m, now));
-        let snap = Snapshot::of(&m, now);
+        let mut views = Views::new();
+        views.refresh(&mut m, now);
+        // A status flip in the middle of a chain: its row and the five rows above it change.
+        let ks = |ready: bool| {
+            let k = kustomization(NS, "ks-00005", Some("shard3"), &["ks-00004"]);
+            if ready { with_ready(k, ago(now, 1)) } else { with_failed(k, "BuildFailed", "x", now) }
+        };
+        let (failed, ready) = (applied(now, ks(false)), applied(now, ks(true)));
+        let mut flip = false;
+        c.bench_function(&format!("apply one status change + refresh views/{size}"), |b| {
+            b.iter(|| {
+                flip = !flip;
+                m.apply(if flip { failed.clone() } else { ready.clone() });
+                black_box(views.refresh(&mut m, now))
+            })
+        });
+        let lease = m.leases.values().next().cloned().expect("a lease");
+        c.bench_function(&format!("apply one lease renewal + refresh views/{size}"), |b| {
+            b.iter(|| {
+                m.apply(applied(now, lease.clone()));
+                black_box(views.refresh(&mut m, now))
+            })
+        });
+        c.bench_function(&format!("clock tick + refresh views/{size}"), |b| {
+            b.iter(|| {
+                views.tick();
+                black_box(views.refresh(&mut m, now))
+            })
+        });
+        let snap = views.refresh(&mut m, now);
         let area = Rect::new(0, 0, 160, 48);
-        let draw = |panel: Panel| {
+        for panel in Panel::ALL {
             let mut state = UiState::new(false);
             state.panel = panel;
-            time(runs, || {
-                let mut buf = Buffer::empty(area);
-                ui::render(&mut buf, area, &snap, &state);
-                buf
+            c.bench_with_input(
+                BenchmarkId::new(format!("draw {} 160x48", panel.title()), &size),
+                &snap,
+                |b, s| {
+                    b.iter(|| {
+                        let mut buf = Buffer::empty(area);
+                        ui::render(&mut buf, area, s, &state);
+                        buf
+                    })
+                },
+            );
+        }
+        c.bench_function(&format!("snapshot JSON (stamp + serialise)/{size}"), |b| {
+            b.iter(|| {
+                let mut s = snap.clone();
+                s.stamp(now);
+                black_box(serde_json::to_vec(&s).map(|v| v.len()).unwrap_or_default())
             })
-        };
-        println!(
-            "{nodes:>6} {objects:>7} | {:>12.1?} {:>14.1?} {:>16.1?} {:>16.1?}",
-            apply,
-            snapshot,
-            draw(Panel::Shards),
-            draw(Panel::Dependencies)
-        );
+        });
+        c.bench_function(&format!("Snapshot::of from scratch (reference)/{size}"), |b| {
+            b.iter(|| black_box(Snapshot::of(&m, now)))
+        });
     }
 }
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
+    targets = bench
+}
+criterion_main!(benches);

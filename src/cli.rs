@@ -39,6 +39,9 @@ pub struct Cli {
     /// Refuse every action that changes the cluster (`chaos`, `up`, `down` exit 3; dashboard action keys).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Write event-to-screen latency (p50/p99/max, JSON) to this file at exit (dashboard, `snapshot --follow`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
     /// Where logs go (never to the terminal the dashboard draws on).
     #[arg(long, global = true, env = "SHARDWATCH_LOG", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
@@ -322,7 +325,12 @@ impl Cli {
 
     /// The dashboard's options; `node_host`: where the nodes run, when the command said so.
     pub fn dashboard(&self, node_host: Option<NodeHost>) -> DashboardOptions {
-        DashboardOptions { watch: self.watch(), read_only: self.read_only, node_host }
+        DashboardOptions {
+            watch: self.watch(),
+            read_only: self.read_only,
+            node_host,
+            stats: self.stats.clone(),
+        }
     }
 }
 
@@ -351,6 +359,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
         watch: cli.watch(),
         format: (*output).into(),
         timeout: seconds(*timeout),
+        stats: cli.stats.clone(),
     };
     match &cli.command {
         None => crate::app::run(&cli.dashboard(None)).await.map(|()| 0),

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod headless;
 pub mod kind_config;
+pub mod latency;
 pub mod local;
 pub mod logging;
 pub mod model;

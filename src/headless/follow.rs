@@ -8,7 +8,8 @@ use chrono::Utc;
 use color_eyre::eyre::Result;
 
 use super::{Feed, Format, SnapshotOptions, text};
-use crate::model::Snapshot;
+use crate::latency::Latency;
+use crate::model::{Snapshot, Views};
 
 /// At most one line per this interval: a burst of events (a relist, a node failing with
 /// all its pods) becomes one line, and Lease renewals cannot flood the output.
@@ -28,25 +29,38 @@ pub async fn follow(opts: &SnapshotOptions) -> Result<i32> {
     };
     let mut live = feed.settle(opts.timeout).await;
     let mut out = std::io::stdout().lock();
-    loop {
-        if !print(&mut out, &Snapshot::of(&feed.model, Utc::now()), format) {
-            return Ok(0); // the reader closed the pipe: nothing left to do
+    // The same incremental views as the dashboard: a line costs what changed plus printing.
+    let mut views = Views::new();
+    let mut latency = Latency::new(opts.stats.as_deref());
+    let result = loop {
+        views.tick();
+        let now = Utc::now();
+        let mut snap = views.refresh(&mut feed.model, now);
+        snap.stamp(now);
+        if !print(&mut out, &snap, format) {
+            break Ok(0); // the reader closed the pipe: nothing left to do
         }
+        latency.shown();
         if !live {
             eprintln!("shardwatch: the watches ended");
-            return Ok(2);
+            break Ok(2);
         }
         // Wait for the next change, then let the burst it starts arrive before printing.
         tokio::select! {
             event = feed.rx.recv() => match event {
-                Some(e) => feed.model.apply(e),
+                Some(e) => {
+                    latency.received(e.at);
+                    feed.model.apply(e);
+                }
                 None => live = false,
             },
-            _ = tokio::signal::ctrl_c() => return Ok(0),
+            _ = tokio::signal::ctrl_c() => break Ok(0),
         }
         tokio::time::sleep(MIN_GAP).await;
-        feed.drain();
-    }
+        feed.drain_with(|e| latency.received(e.at));
+    };
+    latency.write()?;
+    result
 }
 
 /// Writes one snapshot; false when stdout is closed.

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::cluster::{self, WatchOptions};
 use crate::model::verdict::Verdict;
-use crate::model::{Model, ResourceKind, Snapshot, WatchState};
+use crate::model::{ClusterEvent, Model, ResourceKind, Snapshot, WatchState};
 
 /// How a snapshot or an explanation is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,8 @@ pub struct SnapshotOptions {
     pub format: Format,
     /// How long to wait for the initial lists.
     pub timeout: Duration,
+    /// `--follow`: write event-to-screen latency to this file at exit (`--stats`).
+    pub stats: Option<std::path::PathBuf>,
 }
 
 /// A kind is settled once its list arrived, or the API said it cannot be listed.
@@ -79,8 +81,14 @@ impl Feed {
     /// Applies what already arrived, so what is shown is as fresh as the moment allows;
     /// returns how many events that was.
     pub fn drain(&mut self) -> usize {
+        self.drain_with(|_| {})
+    }
+
+    /// `drain`, showing each event to `seen` first.
+    pub fn drain_with(&mut self, mut seen: impl FnMut(&ClusterEvent)) -> usize {
         let mut n = 0;
         while let Ok(event) = self.rx.try_recv() {
+            seen(&event);
             self.model.apply(event);
             n += 1;
         }

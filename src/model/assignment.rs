@@ -1,14 +1,12 @@
 //! Which Flux objects each shard owns, and the orphans nobody reconciles.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::discovery::{controller_ref, shard_order};
-use super::event::{ResourceKind, WatchState};
-use super::flux_state::{StateDetail, object_state, state_age_secs};
+use super::assignment_index::AssignmentIndex;
+use super::flux_state::StateDetail;
 use super::objects::{FluxKey, Time};
-use super::shards::MAIN_SHARD;
 use super::store::Model;
 
 /// Why an object is orphaned.
@@ -30,8 +28,11 @@ pub struct AssignedObject {
     pub shard: String,
     /// Its state.
     pub state: StateDetail,
-    /// Seconds in this state at the snapshot's time, if known.
+    /// Seconds in this state at the snapshot's time, if known (see [`AssignmentView::stamp`]).
     pub age_secs: Option<i64>,
+    /// When it entered this state, if known: ages are computed from it when drawn.
+    #[serde(skip)]
+    pub since: Option<Time>,
     /// Revision, if any.
     pub revision: Option<String>,
     /// Set when nothing live reconciles it.
@@ -46,73 +47,34 @@ pub struct ShardAssignment {
     /// Whether controllers exist for this shard.
     pub has_controllers: bool,
     /// Its objects, by key.
-    pub objects: Vec<AssignedObject>,
+    pub objects: Vec<Arc<AssignedObject>>,
 }
 
 /// The assignment panel's content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct AssignmentView {
     /// Per shard, discovered shards first then label values with no controller.
     pub shards: Vec<ShardAssignment>,
     /// Every orphaned object, by key.
-    pub orphans: Vec<AssignedObject>,
+    pub orphans: Vec<Arc<AssignedObject>>,
 }
 
-/// Computes the assignment at time `now`. Orphans are only judged once Deployments have been
-/// listed (Live, or Lost with data as of then): before that every object would look orphaned.
+/// Computes the assignment from scratch at time `now`, ages filled in.
 pub fn assignment(model: &Model, now: Time) -> AssignmentView {
-    let key = model.config.shard_label.as_str();
-    let judge = matches!(model.watch(ResourceKind::Deployment), WatchState::Live | WatchState::Lost { .. });
-    let mut ready: HashMap<(String, String), u32> = HashMap::new();
-    let mut discovered: Vec<String> = Vec::new();
-    for dep in model.deployments.values() {
-        let r = controller_ref(dep, key);
-        discovered.push(r.shard.clone());
-        let slot = ready.entry((r.shard, r.controller)).or_default();
-        *slot = slot.saturating_add(dep.ready);
-    }
-    discovered.sort_by(|a, b| shard_order(a, b));
-    discovered.dedup();
+    let mut view = AssignmentIndex::build(model).view().as_ref().clone();
+    view.stamp(now);
+    view
+}
 
-    let mut by_shard: HashMap<String, Vec<AssignedObject>> = HashMap::new();
-    let mut orphans = Vec::new();
-    for obj in model.flux.values() {
-        let shard = obj.shard.clone().unwrap_or_else(|| MAIN_SHARD.to_string());
-        let state = object_state(obj);
-        let orphan = if judge {
-            match ready.get(&(shard.clone(), obj.key.kind.controller().to_string())) {
-                None => Some(Orphan::NoController),
-                Some(0) => Some(Orphan::ControllerNotReady),
-                Some(_) => None,
+impl AssignmentView {
+    /// Fills every object's `age_secs` for time `now` from when it entered its state.
+    pub fn stamp(&mut self, now: Time) {
+        let rows = self.shards.iter_mut().flat_map(|s| s.objects.iter_mut()).chain(self.orphans.iter_mut());
+        for o in rows {
+            let age = o.since.map(|t| (now - t).num_seconds().max(0));
+            if o.age_secs != age {
+                Arc::make_mut(o).age_secs = age;
             }
-        } else {
-            None
-        };
-        let assigned = AssignedObject {
-            key: obj.key.clone(),
-            shard: shard.clone(),
-            age_secs: state_age_secs(obj, &state, now),
-            state,
-            revision: obj.revision.clone(),
-            orphan,
-        };
-        if orphan.is_some() {
-            orphans.push(assigned.clone());
         }
-        by_shard.entry(shard).or_default().push(assigned);
     }
-    let mut labelled_only: Vec<String> =
-        by_shard.keys().filter(|s| !discovered.contains(s)).cloned().collect();
-    labelled_only.sort_by(|a, b| shard_order(a, b));
-    let shards = discovered
-        .iter()
-        .map(|s| (s, true))
-        .chain(labelled_only.iter().map(|s| (s, false)))
-        .map(|(s, has_controllers)| ShardAssignment {
-            shard: s.clone(),
-            has_controllers,
-            objects: by_shard.remove(s).unwrap_or_default(),
-        })
-        .collect();
-    AssignmentView { shards, orphans }
 }

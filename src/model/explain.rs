@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::assignment::AssignmentView;
 use super::event::{ResourceKind, WatchState};
 use super::flux_state::{ObjectState, StateDetail, object_state, state_age_secs};
 use super::graph::{DependencyGraph, GraphNode, RootCause, dependency_graph};
@@ -305,13 +306,13 @@ impl<'a> Explainer<'a> {
                 by_instance.entry((&p.namespace, i)).or_default().push(p);
             }
         }
-        let graph = graph.nodes.iter().map(|n| (&n.key, n)).collect();
+        let graph = graph.nodes.iter().map(|n| (&n.key, &**n)).collect();
         Explainer { model, now, graph, by_owner, by_instance }
     }
 
     fn state_of(&self, obj: &FluxObject) -> (StateDetail, Option<i64>) {
         match self.graph.get(&obj.key) {
-            Some(n) => (n.state.clone(), n.age_secs),
+            Some(n) => (n.state.clone(), age(self.now, n.since)),
             None => {
                 let s = object_state(obj);
                 let a = state_age_secs(obj, &s, self.now);
@@ -618,7 +619,12 @@ pub fn explain(model: &Model, key: &FluxKey, now: Time) -> Explanation {
 }
 
 /// Explanations of every Flux object that is neither Ready nor Suspended, in key order.
-pub fn explanations(model: &Model, graph: &DependencyGraph, now: Time) -> Vec<Explanation> {
+pub fn explanations(
+    model: &Model,
+    graph: &DependencyGraph,
+    assignment: &AssignmentView,
+    now: Time,
+) -> Vec<Explanation> {
     let blocked = |s: ObjectState| !matches!(s, ObjectState::Ready | ObjectState::Suspended);
     // The graph already holds the states of Kustomizations and HelmReleases; only the
     // sources need reading. Nothing is indexed unless something is blocked, so a healthy
@@ -626,11 +632,13 @@ pub fn explanations(model: &Model, graph: &DependencyGraph, now: Time) -> Vec<Ex
     let in_graph = |k: FluxKind| matches!(k, FluxKind::Kustomization | FluxKind::HelmRelease);
     let mut keys: Vec<&FluxKey> =
         graph.nodes.iter().filter(|n| blocked(n.state.state)).map(|n| &n.key).collect();
+    // Sources' states are in the assignment's rows: reading them allocates nothing.
     keys.extend(
-        model
-            .flux
-            .values()
-            .filter(|o| !in_graph(o.key.kind) && blocked(object_state(o).state))
+        assignment
+            .shards
+            .iter()
+            .flat_map(|s| &s.objects)
+            .filter(|o| !in_graph(o.key.kind) && blocked(o.state.state))
             .map(|o| &o.key),
     );
     if keys.is_empty() {

@@ -1,11 +1,13 @@
 //! The `dependsOn` graph of Kustomizations and HelmReleases, and the root cause at
 //! the bottom of every blocked chain.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::flux_state::{ObjectState, StateDetail, object_state, state_age_secs};
+use super::flux_state::{ObjectState, StateDetail, object_state};
+use super::graph_index::GraphIndex;
 use super::objects::{DependencyRef, FluxKey, FluxKind, FluxObject, Time};
 use super::store::Model;
 
@@ -33,8 +35,11 @@ pub struct GraphNode {
     pub key: FluxKey,
     /// Its state.
     pub state: StateDetail,
-    /// Seconds in this state at the snapshot's time, if known.
+    /// Seconds in this state at the snapshot's time, if known (see [`DependencyGraph::stamp`]).
     pub age_secs: Option<i64>,
+    /// When it entered this state, if known: ages are computed from it when drawn.
+    #[serde(skip)]
+    pub since: Option<Time>,
     /// Revision, if any.
     pub revision: Option<String>,
     /// Dependencies that exist.
@@ -48,18 +53,43 @@ pub struct GraphNode {
 }
 
 /// The dependency graph.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct DependencyGraph {
-    /// Nodes ordered by depth, then key: dependencies before dependents.
-    pub nodes: Vec<GraphNode>,
+    /// Nodes ordered by depth, then key: dependencies before dependents. Shared with the
+    /// incremental index, so a view costs a pointer per node, not a copy.
+    pub nodes: Vec<Arc<GraphNode>>,
     /// Each cycle once, as the keys along it.
     pub cycles: Vec<Vec<FluxKey>>,
+    /// The tree the Dependencies panel draws, computed with the structure (not per frame).
+    #[serde(skip)]
+    pub tree: Arc<Tree>,
+    /// How many nodes are blocked (neither Ready nor Suspended): the tab's badge, kept
+    /// as rows change rather than counted per frame.
+    #[serde(skip)]
+    pub blocked: usize,
+}
+
+/// Whether a state blocks what depends on it and counts against the graph.
+pub fn blocks(state: ObjectState) -> bool {
+    !matches!(state, ObjectState::Ready | ObjectState::Suspended)
+}
+
+/// The dependency graph drawn as a tree: each node under the dependency that sets its
+/// depth, in depth-first order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tree {
+    /// Positions in `nodes`, depth first.
+    pub order: Vec<usize>,
+    /// Tree parent of each node (`None` for roots).
+    pub parent: Vec<Option<usize>>,
+    /// Whether each node is the last child of its parent.
+    pub last: Vec<bool>,
 }
 
 /// Strongly connected components of `edges` (Tarjan, iterative so a 20,000-deep chain
 /// cannot overflow the stack). Components come out dependencies first: a component is
 /// emitted only after every component it reaches.
-fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
+pub(super) fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
     const UNSEEN: usize = usize::MAX;
     let n = edges.len();
     let (mut index, mut low) = (vec![UNSEEN; n], vec![0; n]);
@@ -113,7 +143,7 @@ fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
 
 /// The members of a cyclic component in dependency order, starting from its smallest key:
 /// for a simple cycle exactly the keys along it.
-fn cycle_order(component: &[usize], edges: &[Vec<usize>], keys: &[&FluxKey]) -> Vec<usize> {
+pub(super) fn cycle_order(component: &[usize], edges: &[Vec<usize>], keys: &[&FluxKey]) -> Vec<usize> {
     let inside: HashSet<usize> = component.iter().copied().collect();
     let Some(&first) = component.iter().min_by_key(|&&i| keys[i]) else { return Vec::new() };
     let (mut seen, mut order, mut todo) = (HashSet::new(), Vec::new(), vec![first]);
@@ -137,25 +167,31 @@ enum Step {
     Missing(DependencyRef),
 }
 
-struct Walker<'a> {
-    objs: &'a [&'a FluxObject],
-    states: &'a [StateDetail],
-    index: &'a HashMap<FluxKey, usize>,
-    memo: Vec<Option<RootCause>>,
-    all: &'a std::collections::BTreeMap<FluxKey, FluxObject>,
+/// Walks blocked chains down to their root cause over the graph's arrays (positions index
+/// `keys`, `states` and `edges`); objects are read from the model's store by key.
+pub(super) struct Walker<'a> {
+    pub(super) keys: &'a [FluxKey],
+    pub(super) states: &'a [StateDetail],
+    pub(super) index: &'a HashMap<FluxKey, usize>,
+    pub(super) memo: HashMap<usize, RootCause>,
+    pub(super) all: &'a BTreeMap<FluxKey, FluxObject>,
 }
 
 impl Walker<'_> {
+    fn obj(&self, i: usize) -> Option<&FluxObject> {
+        self.all.get(&self.keys[i])
+    }
+
     /// The object itself as a root cause. Where its conditions are frozen or absent their
     /// reason would mislead (a suspended object still says ReconciliationSucceeded), so the
     /// reason names the state instead.
     fn own(&self, i: usize) -> RootCause {
-        let (obj, s) = (self.objs[i], &self.states[i]);
-        let (reason, message) = match s.state {
-            ObjectState::Suspended => {
+        let s = &self.states[i];
+        let (reason, message) = match (s.state, self.obj(i)) {
+            (ObjectState::Suspended, _) => {
                 ("Suspended".to_string(), "reconciliation is suspended (spec.suspend: true)".to_string())
             }
-            ObjectState::Stale => (
+            (ObjectState::Stale, Some(obj)) => (
                 "GenerationNotObserved".to_string(),
                 format!(
                     "generation {} not yet observed (status is of generation {})",
@@ -163,21 +199,16 @@ impl Walker<'_> {
                     obj.observed_generation.unwrap_or_default()
                 ),
             ),
-            ObjectState::Unknown if s.reason.is_empty() => self.unreconciled(obj),
+            (ObjectState::Unknown, Some(obj)) if s.reason.is_empty() => self.unreconciled(obj),
             _ => (s.reason.clone(), s.message.clone()),
         };
-        RootCause { key: Some(obj.key.clone()), missing: None, state: s.state, reason, message }
+        RootCause { key: Some(self.keys[i].clone()), missing: None, state: s.state, reason, message }
     }
 
     /// Why an object has no status yet: usually its source, when that is missing or not
     /// Ready (nothing to reconcile from), otherwise just not reconciled yet.
     fn unreconciled(&self, obj: &FluxObject) -> (String, String) {
-        let source = obj.source_ref.as_deref().and_then(|r| {
-            let mut parts = r.splitn(3, '/');
-            let kind = FluxKind::parse(parts.next()?)?;
-            Some(FluxKey { kind, namespace: parts.next()?.to_string(), name: parts.next()?.to_string() })
-        });
-        match source {
+        match source_key(obj) {
             Some(key) => match self.all.get(&key) {
                 None => ("SourceNotFound".into(), format!("waiting for its source: {key} does not exist")),
                 Some(src) => {
@@ -200,7 +231,7 @@ impl Walker<'_> {
 
     /// The first dependency, in `dependsOn` order, that is missing or not Ready.
     fn next(&self, i: usize) -> Option<Step> {
-        let obj = self.objs[i];
+        let obj = self.obj(i)?;
         obj.depends_on.iter().find_map(|d| {
             let key = FluxKey { kind: obj.key.kind, namespace: d.namespace.clone(), name: d.name.clone() };
             match self.index.get(&key) {
@@ -213,12 +244,12 @@ impl Walker<'_> {
 
     /// Walks down from `start` following one not-ready dependency per step. Each object is
     /// walked at most once over all calls: the path's result is memoized for every member.
-    fn root_cause(&mut self, start: usize) -> RootCause {
+    pub(super) fn root_cause(&mut self, start: usize) -> RootCause {
         let mut path: Vec<usize> = Vec::new();
         let mut on_path: HashSet<usize> = HashSet::new();
         let mut cur = start;
         let cause = loop {
-            if let Some(known) = &self.memo[cur] {
+            if let Some(known) = self.memo.get(&cur) {
                 break known.clone();
             }
             if on_path.contains(&cur) {
@@ -245,13 +276,13 @@ impl Walker<'_> {
             }
         };
         for p in path {
-            self.memo[p] = Some(cause.clone());
+            self.memo.insert(p, cause.clone());
         }
         cause
     }
 
     fn cycle_cause(&self, cycle: &[usize]) -> RootCause {
-        let Some(pos) = (0..cycle.len()).min_by_key(|&i| &self.objs[cycle[i]].key) else {
+        let Some(pos) = (0..cycle.len()).min_by_key(|&i| &self.keys[cycle[i]]) else {
             return RootCause {
                 key: None,
                 missing: None,
@@ -261,10 +292,10 @@ impl Walker<'_> {
             };
         };
         let order: Vec<usize> = cycle[pos..].iter().chain(&cycle[..pos]).copied().collect();
-        let mut names: Vec<String> = order.iter().map(|&i| short(&self.objs[i].key)).collect();
-        names.push(short(&self.objs[order[0]].key));
+        let mut names: Vec<String> = order.iter().map(|&i| short(&self.keys[i])).collect();
+        names.push(short(&self.keys[order[0]]));
         RootCause {
-            key: Some(self.objs[order[0]].key.clone()),
+            key: Some(self.keys[order[0]].clone()),
             missing: None,
             state: self.states[order[0]].state,
             reason: "DependencyCycle".into(),
@@ -273,70 +304,46 @@ impl Walker<'_> {
     }
 }
 
-/// Builds the graph at time `now`. Dependencies resolve within the dependent's kind
-/// (Kustomizations on Kustomizations, HelmReleases on HelmReleases), as Flux does.
-/// Every step is linear in objects plus edges; cycles are found, never followed forever.
+/// The source an object reads (`spec.sourceRef`), as a key.
+pub fn source_key(obj: &FluxObject) -> Option<FluxKey> {
+    let r = obj.source_ref.as_deref()?;
+    let mut parts = r.splitn(3, '/');
+    let kind = FluxKind::parse(parts.next()?)?;
+    Some(FluxKey { kind, namespace: parts.next()?.to_string(), name: parts.next()?.to_string() })
+}
+
+/// When an object entered its state: the deciding condition's transition, or for an
+/// object never reconciled its creation.
+pub fn state_since(obj: &FluxObject, detail: &StateDetail) -> Option<Time> {
+    detail.since.or(if detail.state == ObjectState::Unknown { obj.created } else { None })
+}
+
+/// Builds the graph from scratch at time `now`, ages filled in. Dependencies resolve
+/// within the dependent's kind (Kustomizations on Kustomizations, HelmReleases on
+/// HelmReleases), as Flux does. Every step is linear in objects plus edges; cycles are
+/// found, never followed forever.
 pub fn dependency_graph(model: &Model, now: Time) -> DependencyGraph {
-    let objs: Vec<&FluxObject> = model
-        .flux
-        .values()
-        .filter(|o| matches!(o.key.kind, FluxKind::Kustomization | FluxKind::HelmRelease))
-        .collect();
-    let index: HashMap<FluxKey, usize> = objs.iter().enumerate().map(|(i, o)| (o.key.clone(), i)).collect();
-    let keys: Vec<&FluxKey> = objs.iter().map(|o| &o.key).collect();
-    let states: Vec<StateDetail> = objs.iter().map(|o| object_state(o)).collect();
-    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); objs.len()];
-    let mut missing: Vec<Vec<DependencyRef>> = vec![Vec::new(); objs.len()];
-    for (i, obj) in objs.iter().enumerate() {
-        for d in &obj.depends_on {
-            let key = FluxKey { kind: obj.key.kind, namespace: d.namespace.clone(), name: d.name.clone() };
-            match index.get(&key) {
-                Some(&j) if !edges[i].contains(&j) => edges[i].push(j),
-                Some(_) => {}
-                None if !missing[i].contains(d) => missing[i].push(d.clone()),
-                None => {}
+    let mut graph = GraphIndex::build(model).view().as_ref().clone();
+    graph.stamp(now);
+    graph
+}
+
+impl DependencyGraph {
+    /// A graph of these nodes (in display order) and cycles, with its tree.
+    pub fn new(nodes: Vec<GraphNode>, cycles: Vec<Vec<FluxKey>>) -> DependencyGraph {
+        let nodes: Vec<Arc<GraphNode>> = nodes.into_iter().map(Arc::new).collect();
+        let tree = Arc::new(super::graph_index::tree(&nodes));
+        let blocked = nodes.iter().filter(|n| blocks(n.state.state)).count();
+        DependencyGraph { nodes, cycles, tree, blocked }
+    }
+
+    /// Fills every node's `age_secs` for time `now` from when it entered its state.
+    pub fn stamp(&mut self, now: Time) {
+        for n in &mut self.nodes {
+            let age = n.since.map(|t| (now - t).num_seconds().max(0));
+            if n.age_secs != age {
+                Arc::make_mut(n).age_secs = age;
             }
         }
     }
-
-    let mut depth = vec![0usize; objs.len()];
-    let mut cycles = Vec::new();
-    for component in strongly_connected(&edges) {
-        let cyclic = match component.as_slice() {
-            [v] => edges[*v].contains(v),
-            _ => true,
-        };
-        if cyclic {
-            let order = cycle_order(&component, &edges, &keys);
-            cycles.push(order.into_iter().map(|i| keys[i].clone()).collect::<Vec<_>>());
-        } else if let [v] = component.as_slice() {
-            depth[*v] = edges[*v].iter().map(|&d| depth[d].saturating_add(1)).max().unwrap_or(0);
-        }
-    }
-    cycles.sort();
-
-    let mut walker = Walker {
-        objs: &objs,
-        states: &states,
-        index: &index,
-        memo: vec![None; objs.len()],
-        all: &model.flux,
-    };
-    let mut nodes: Vec<GraphNode> = (0..objs.len())
-        .map(|i| {
-            let blocked = !matches!(states[i].state, ObjectState::Ready | ObjectState::Suspended);
-            GraphNode {
-                key: keys[i].clone(),
-                state: states[i].clone(),
-                age_secs: state_age_secs(objs[i], &states[i], now),
-                revision: objs[i].revision.clone(),
-                depends_on: edges[i].iter().map(|&j| keys[j].clone()).collect(),
-                missing: std::mem::take(&mut missing[i]),
-                depth: depth[i],
-                root_cause: blocked.then(|| walker.root_cause(i)),
-            }
-        })
-        .collect();
-    nodes.sort_by(|a, b| a.depth.cmp(&b.depth).then_with(|| a.key.cmp(&b.key)));
-    DependencyGraph { nodes, cycles }
 }

@@ -1,6 +1,7 @@
 //! The pure state of the dashboard: no I/O, no async, no ratatui, no kube client.
 
 pub mod assignment;
+pub mod assignment_index;
 pub mod discovery;
 pub mod event;
 pub mod explain;
@@ -8,6 +9,7 @@ pub mod failover;
 pub mod fixture;
 pub mod flux_state;
 pub mod graph;
+pub mod graph_index;
 pub mod objects;
 pub mod placement;
 pub mod shards;
@@ -15,10 +17,12 @@ pub mod snapshot;
 pub mod store;
 pub mod timeline;
 pub mod verdict;
+pub mod views;
 
 pub use event::{Change, ClusterEvent, ClusterInfo, Object, ObjectId, ResourceKind, WatchState};
 pub use snapshot::Snapshot;
 pub use store::{Model, ModelConfig};
+pub use views::Views;
 
 #[cfg(test)]
 mod tests;

@@ -4,14 +4,17 @@
 //! print the same value, so the screen and the JSON cannot disagree.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::assignment::{AssignmentView, assignment};
+use super::assignment::AssignmentView;
+use super::assignment_index::AssignmentIndex;
 use super::event::{ClusterInfo, WatchState};
 use super::explain::{Explanation, explanations};
 use super::failover::IncidentView;
-use super::graph::{DependencyGraph, dependency_graph};
+use super::graph::DependencyGraph;
+use super::graph_index::GraphIndex;
 use super::objects::Time;
 use super::placement::{PlacementView, placement};
 use super::shards::{ShardView, shards};
@@ -42,51 +45,87 @@ pub struct Snapshot {
     /// Shards with their controllers.
     pub shards: Vec<ShardView>,
     /// Nodes, pods and violations.
-    pub placement: PlacementView,
+    pub placement: Arc<PlacementView>,
     /// Dependency graph with root causes.
-    pub dependencies: DependencyGraph,
+    pub dependencies: Arc<DependencyGraph>,
     /// Objects per shard and the orphans.
-    pub assignment: AssignmentView,
+    pub assignment: Arc<AssignmentView>,
     /// Recent changes, newest first.
-    pub events: Vec<LogEntry>,
+    pub events: Arc<Vec<LogEntry>>,
     /// Failover incidents per shard, newest first.
     pub failover: Vec<IncidentView>,
     /// Why each Flux object that is neither Ready nor Suspended is so, in key order.
-    pub explanations: Vec<Explanation>,
+    pub explanations: Arc<Vec<Explanation>>,
 }
 
 impl Snapshot {
-    /// Computes every view from the model at time `now`.
+    /// Computes every view from scratch at time `now`, ages filled in. The dashboard keeps
+    /// its snapshot up to date with [`super::views::Views`] instead; this is the reference
+    /// it must always equal.
     pub fn of(model: &Model, now: Time) -> Snapshot {
+        let dependencies = GraphIndex::build(model).view();
+        let assignment = AssignmentIndex::build(model).view();
+        let mut snap = Snapshot::assemble(model, dependencies, assignment, now);
+        snap.stamp(now);
+        snap
+    }
+
+    /// Every section computed from the model, with the graph and assignment given.
+    pub(super) fn assemble(
+        model: &Model,
+        dependencies: Arc<DependencyGraph>,
+        assignment: Arc<AssignmentView>,
+        now: Time,
+    ) -> Snapshot {
         let shards = shards(model, now);
         let placement = placement(model);
-        let dependencies = dependency_graph(model, now);
-        let assignment = assignment(model, now);
-        let overall = overall(model, &shards, &placement, &dependencies, &assignment);
-        let explanations = explanations(model, &dependencies, now);
+        let overall = overall(model, &shards, &placement, &dependencies, &assignment, now);
+        let explanations = explanations(model, &dependencies, &assignment, now);
         Snapshot {
             version: SNAPSHOT_VERSION,
             taken_at: now,
-            cluster: ClusterInfo {
-                // The API does not say which Flux is installed; its Deployments' labels do.
-                flux_version: model
-                    .cluster
-                    .flux_version
-                    .clone()
-                    .or_else(|| model.deployments.values().find_map(|d| d.flux_version.clone())),
-                ..model.cluster.clone()
-            },
+            cluster: cluster_info(model),
             flux_namespace: model.config.flux_namespace.clone(),
             shard_label: model.config.shard_label.clone(),
-            watches: model.watches.iter().map(|(k, v)| (k.label().to_string(), v.clone())).collect(),
+            watches: watches(model),
             overall,
             shards,
-            placement,
+            placement: Arc::new(placement),
             dependencies,
             assignment,
-            events: model.log.iter().rev().cloned().collect(),
+            events: Arc::new(events(model)),
             failover: model.failover.views(),
-            explanations,
+            explanations: Arc::new(explanations),
         }
     }
+
+    /// Fills the ages of the graph's and the assignment's rows for time `now` (the
+    /// dashboard computes them when it draws a row; printed snapshots carry them).
+    pub fn stamp(&mut self, now: Time) {
+        self.taken_at = now;
+        Arc::make_mut(&mut self.dependencies).stamp(now);
+        Arc::make_mut(&mut self.assignment).stamp(now);
+    }
+}
+
+/// Cluster identity; the API does not say which Flux is installed, its Deployments' labels do.
+pub(super) fn cluster_info(model: &Model) -> ClusterInfo {
+    ClusterInfo {
+        flux_version: model
+            .cluster
+            .flux_version
+            .clone()
+            .or_else(|| model.deployments.values().find_map(|d| d.flux_version.clone())),
+        ..model.cluster.clone()
+    }
+}
+
+/// Visibility per watched kind, by label.
+pub(super) fn watches(model: &Model) -> BTreeMap<String, WatchState> {
+    model.watches.iter().map(|(k, v)| (k.label().to_string(), v.clone())).collect()
+}
+
+/// The event log, newest first.
+pub(super) fn events(model: &Model) -> Vec<LogEntry> {
+    model.log.iter().rev().cloned().collect()
 }

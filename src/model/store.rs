@@ -1,11 +1,13 @@
 //! The model's store: trimmed objects by key, updated incrementally per event.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ops::{BitOr, BitOrAssign};
 
 use serde::Serialize;
 
 use super::event::{Change, ClusterEvent, ClusterInfo, Object, ObjectId, ResourceKind, WatchState};
 use super::failover::FailoverTracker;
+use super::graph_index::in_graph;
 use super::objects::{Deployment, FluxKey, FluxObject, KubeEvent, Lease, Node, PendingPod, Pod, Time};
 use super::timeline::{self, LogEntry};
 
@@ -67,6 +69,8 @@ pub struct Model {
     pub revision: u64,
     /// Failover incidents per shard, kept incrementally.
     pub failover: FailoverTracker,
+    /// What changed since the views last caught up ([`super::views::Views`]).
+    pub pending: Pending,
 }
 
 impl Model {
@@ -83,6 +87,7 @@ impl Model {
         self.revision += 1;
         let mut failover = std::mem::take(&mut self.failover);
         let touched = failover.before(self, &event.change, at);
+        self.note(&event.change);
         match event.change {
             Change::Applied(obj) => self.upsert(obj, at),
             Change::Deleted(id) => self.delete(id, at),
@@ -213,10 +218,170 @@ impl Model {
         }
     }
 
+    /// Records which views `change` touches, before it is applied (an update's old
+    /// `dependsOn` is still in the store, so a change of the graph's shape is seen).
+    fn note(&mut self, change: &Change) {
+        let p = &mut self.pending;
+        p.sections |= Sections::FAILOVER | Sections::OVERALL;
+        let kind = match change {
+            Change::Applied(obj) => object_kind(obj),
+            Change::Deleted(id) => id_kind(id),
+            Change::Listed(kind, _) => {
+                // A list makes its kind Live: the watch states are said again.
+                p.sections |= Sections::CLUSTER;
+                *kind
+            }
+            Change::Watch(kind, _) => {
+                // What a panel may say about its data changed: every section says it again.
+                // Orphans are judged only once Deployments are listed.
+                p.sections = Sections::ALL;
+                p.controllers |= *kind == ResourceKind::Deployment;
+                return;
+            }
+            Change::Cluster(_) => {
+                p.sections |= Sections::CLUSTER;
+                return;
+            }
+        };
+        p.sections |= match kind {
+            ResourceKind::Node | ResourceKind::Pod => Sections::SHARDS | Sections::PLACEMENT,
+            ResourceKind::Deployment => {
+                p.controllers = true;
+                Sections::SHARDS | Sections::PLACEMENT | Sections::CLUSTER | Sections::FLUX
+            }
+            ResourceKind::Lease => Sections::SHARDS,
+            ResourceKind::Event | ResourceKind::PendingPod => Sections::EXPLAIN,
+            ResourceKind::Flux(_) => Sections::FLUX,
+        };
+        let shape = match change {
+            Change::Applied(Object::Flux(f)) => match self.flux.get(&f.key) {
+                None => in_graph(f.key.kind),
+                Some(old) => {
+                    in_graph(f.key.kind) && (old.depends_on != f.depends_on || old.source_ref != f.source_ref)
+                }
+            },
+            Change::Deleted(ObjectId::Flux(k)) => in_graph(k.kind) && self.flux.contains_key(k),
+            Change::Listed(ResourceKind::Flux(_), _) => true,
+            _ => false,
+        };
+        let p = &mut self.pending;
+        p.rebuild |= shape;
+        match change {
+            Change::Applied(Object::Flux(f)) => p.touch(&f.key, self.flux.len()),
+            Change::Deleted(ObjectId::Flux(k)) => p.touch(k, self.flux.len()),
+            Change::Listed(ResourceKind::Flux(_), _) => p.rebuild = true,
+            _ => {}
+        }
+    }
+
     fn push_log(&mut self, entry: LogEntry) {
+        self.pending.sections |= Sections::EVENTS;
         self.log.push_back(entry);
         while self.log.len() > self.config.log_capacity {
             self.log.pop_front();
+        }
+    }
+}
+
+fn object_kind(obj: &Object) -> ResourceKind {
+    match obj {
+        Object::Node(_) => ResourceKind::Node,
+        Object::Pod(_) => ResourceKind::Pod,
+        Object::Deployment(_) => ResourceKind::Deployment,
+        Object::Lease(_) => ResourceKind::Lease,
+        Object::Flux(f) => ResourceKind::Flux(f.key.kind),
+        Object::Event(_) => ResourceKind::Event,
+        Object::PendingPod(_) => ResourceKind::PendingPod,
+    }
+}
+
+fn id_kind(id: &ObjectId) -> ResourceKind {
+    match id {
+        ObjectId::Node(_) => ResourceKind::Node,
+        ObjectId::Pod(..) => ResourceKind::Pod,
+        ObjectId::Deployment(..) => ResourceKind::Deployment,
+        ObjectId::Lease(_) => ResourceKind::Lease,
+        ObjectId::Flux(k) => ResourceKind::Flux(k.kind),
+        ObjectId::Event(..) => ResourceKind::Event,
+        ObjectId::PendingPod(..) => ResourceKind::PendingPod,
+    }
+}
+
+/// Sections of the snapshot, as bits: which ones a change makes stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sections(u16);
+
+impl Sections {
+    /// Nothing.
+    pub const NONE: Sections = Sections(0);
+    /// Shards and their controllers.
+    pub const SHARDS: Sections = Sections(1);
+    /// Nodes, pods and violations.
+    pub const PLACEMENT: Sections = Sections(1 << 1);
+    /// Flux objects: the graph and the assignment.
+    pub const FLUX: Sections = Sections(1 << 2);
+    /// Explanations of blocked objects.
+    pub const EXPLAIN: Sections = Sections(1 << 3);
+    /// The event log.
+    pub const EVENTS: Sections = Sections(1 << 4);
+    /// Failover incidents.
+    pub const FAILOVER: Sections = Sections(1 << 5);
+    /// The verdict.
+    pub const OVERALL: Sections = Sections(1 << 6);
+    /// Cluster identity and watch states.
+    pub const CLUSTER: Sections = Sections(1 << 7);
+    /// Everything.
+    pub const ALL: Sections = Sections(u16::MAX);
+
+    /// Both sets of bits.
+    pub const fn union(self, other: Sections) -> Sections {
+        Sections(self.0 | other.0)
+    }
+
+    /// Whether any of `other`'s bits are set.
+    pub fn any(self, other: Sections) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+impl BitOr for Sections {
+    type Output = Sections;
+    fn bitor(self, rhs: Sections) -> Sections {
+        Sections(self.0 | rhs.0)
+    }
+}
+
+impl BitOrAssign for Sections {
+    fn bitor_assign(&mut self, rhs: Sections) {
+        self.0 |= rhs.0;
+    }
+}
+
+/// What changed since the views last caught up: stale sections and the Flux objects to redo.
+#[derive(Debug, Clone, Default)]
+pub struct Pending {
+    /// Sections to recompute.
+    pub sections: Sections,
+    /// Flux objects added, updated or deleted (their rows only).
+    pub flux: BTreeSet<FluxKey>,
+    /// The graph's shape changed, or so much changed that rebuilding is cheaper.
+    pub rebuild: bool,
+    /// The controller Deployments changed: orphans are judged again.
+    pub controllers: bool,
+}
+
+impl Pending {
+    /// Notes one Flux object; past a quarter of the store, one rebuild beats many updates
+    /// (and the set stays bounded when nobody reads it).
+    fn touch(&mut self, key: &FluxKey, store: usize) {
+        if self.rebuild {
+            return;
+        }
+        if self.flux.len() > store / 4 + 64 {
+            self.flux.clear();
+            self.rebuild = true;
+        } else {
+            self.flux.insert(key.clone());
         }
     }
 }

@@ -8,7 +8,7 @@ use super::assignment::{AssignedObject, AssignmentView, Orphan};
 use super::event::{ResourceKind, WatchState};
 use super::flux_state::ObjectState;
 use super::graph::{DependencyGraph, RootCause};
-use super::objects::FluxKey;
+use super::objects::{FluxKey, Time};
 use super::placement::{PlacementView, Violation};
 use super::shards::{Health, SHARDABLE, ShardView};
 use super::store::Model;
@@ -119,7 +119,9 @@ pub fn overall(
     placement: &PlacementView,
     graph: &DependencyGraph,
     assignment: &AssignmentView,
+    now: Time,
 ) -> Overall {
+    let age = |since: Option<Time>| since.map(|t| (now - t).num_seconds().max(0));
     let mut blind = Vec::new();
     for kind in [ResourceKind::Deployment, ResourceKind::Node] {
         let state = model.watch(kind);
@@ -136,7 +138,8 @@ pub fn overall(
         return Overall { verdict: Verdict::Unknown, reasons: blind };
     }
 
-    let objects: Vec<&AssignedObject> = assignment.shards.iter().flat_map(|s| &s.objects).collect();
+    let objects: Vec<&AssignedObject> =
+        assignment.shards.iter().flat_map(|s| &s.objects).map(|o| &**o).collect();
     let mut failing = Vec::new();
     let mut down = Vec::new();
     let mut degraded_controllers = Vec::new();
@@ -177,7 +180,7 @@ pub fn overall(
             use ObjectState::*;
             matches!(o.state.state, Waiting | Progressing | Stale | Unknown)
         })
-        .filter_map(|o| o.age_secs.filter(|a| *a > SLOW_AFTER_SECS).map(|a| (o, a)))
+        .filter_map(|o| age(o.since).filter(|a| *a > SLOW_AFTER_SECS).map(|a| (o, a)))
         .map(|(o, age)| {
             let mut line =
                 format!("{} {} for {}", named(&o.key), o.state.state.as_str(), human_duration(age));
@@ -203,7 +206,7 @@ pub fn overall(
         .filter(|n| n.state.state != ObjectState::Ready)
         .filter_map(|n| n.root_cause.as_ref().map(|c| (n, c)))
         .filter(|(_, c)| STRUCTURAL.contains(&c.reason.as_str()))
-        .filter(|(n, _)| n.age_secs.is_none_or(|a| a <= SLOW_AFTER_SECS))
+        .filter(|(n, _)| age(n.since).is_none_or(|a| a <= SLOW_AFTER_SECS))
         .map(|(n, c)| format!("{} blocked: {}: {}", named(&n.key), c.reason, c.message))
         .collect();
     capped(&mut degraded, stuck, "blocked objects");

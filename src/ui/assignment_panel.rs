@@ -10,7 +10,7 @@ use crate::model::flux_state::ObjectState;
 use super::PanelView;
 use super::details::Details;
 use super::table::{Column, RowCells, Rows};
-use super::text::{kind_short, opt_age, short_name};
+use super::text::{age_since, kind_short, short_name};
 use super::theme::{Theme, Tone, state_glyph};
 
 #[derive(Debug, Clone, Copy)]
@@ -43,8 +43,8 @@ impl<'a> AssignmentRows<'a> {
     fn object(&self, item: Item) -> Option<&'a AssignedObject> {
         let a = &self.snap.assignment;
         match item {
-            Item::Orphan(o) => a.orphans.get(o),
-            Item::Object(s, o) => a.shards.get(s).and_then(|sh| sh.objects.get(o)),
+            Item::Orphan(o) => a.orphans.get(o).map(|o| &**o),
+            Item::Object(s, o) => a.shards.get(s).and_then(|sh| sh.objects.get(o)).map(|o| &**o),
             _ => None,
         }
     }
@@ -121,7 +121,7 @@ impl Rows for AssignmentRows<'_> {
                     ]),
                     Line::raw(o.shard.clone()),
                     Line::styled(format!("{} {}", state_glyph(st), st.as_str()), theme.state(st)),
-                    Line::styled(opt_age(o.age_secs), theme.dim()),
+                    Line::styled(age_since(self.snap.taken_at, o.since), theme.dim()),
                     note,
                 ])
             }
@@ -191,7 +191,7 @@ impl PanelView for AssignmentRows<'_> {
                 d.field(theme, "State", format!("{} {}", state_glyph(st), st.as_str()), theme.state(st));
                 d.field(theme, "Reason", o.state.reason.clone(), plain);
                 d.field(theme, "Message", o.state.message.clone(), plain);
-                d.field(theme, "In this state", opt_age(o.age_secs), plain);
+                d.field(theme, "In this state", age_since(self.snap.taken_at, o.since), plain);
                 d.field(theme, "Revision", o.revision.clone().unwrap_or_else(|| "—".into()), plain);
                 if let Some(orphan) = o.orphan {
                     let (note, tone) = orphan_note(orphan, &o.shard);

@@ -16,7 +16,7 @@ use crate::model::objects::FluxKey;
 use super::PanelView;
 use super::details::Details;
 use super::table::{Column, RowCells, Rows};
-use super::text::{kind_short, opt_age, short_name, short_revision};
+use super::text::{age_since, kind_short, short_name, short_revision};
 use super::theme::{Theme, Tone, state_glyph};
 
 /// Deeper chains are rare; past this the indentation would eat the name.
@@ -33,10 +33,6 @@ enum Item {
 pub struct DependencyRows<'a> {
     snap: &'a Snapshot,
     items: Vec<Item>,
-    /// Tree parent of each graph node (`None` for roots).
-    parent: Vec<Option<usize>>,
-    /// Whether each node is the last child of its parent (draws `└` rather than `├`).
-    last: Vec<bool>,
     /// Objects nothing live reconciles, with their shard: their state is frozen.
     orphans: HashMap<&'a FluxKey, (&'a str, Orphan)>,
 }
@@ -52,45 +48,6 @@ pub fn frozen_message(key: &FluxKey, shard: &str, orphan: Orphan) -> String {
     }
 }
 
-/// Tree order (depth-first, graph order among siblings), parents and last-child flags.
-///
-/// A node hangs under a dependency one level shallower: the graph's depth is a longest
-/// path, so one exists unless the node sits in a cycle, and then it becomes a root. Since
-/// a parent is always shallower, the tree cannot loop whatever the input.
-fn tree(nodes: &[GraphNode]) -> (Vec<usize>, Vec<Option<usize>>, Vec<bool>) {
-    let index: HashMap<&FluxKey, usize> = nodes.iter().enumerate().map(|(i, n)| (&n.key, i)).collect();
-    let parent: Vec<Option<usize>> = nodes
-        .iter()
-        .map(|n| {
-            n.depends_on
-                .iter()
-                .filter_map(|d| index.get(d).copied())
-                .find(|&p| n.depth > 0 && nodes[p].depth + 1 == n.depth)
-        })
-        .collect();
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    let mut roots = Vec::new();
-    for (i, p) in parent.iter().enumerate() {
-        match p {
-            Some(p) => children[*p].push(i),
-            None => roots.push(i),
-        }
-    }
-    let mut last = vec![false; nodes.len()];
-    for list in children.iter().chain(std::iter::once(&roots)) {
-        if let Some(&l) = list.last() {
-            last[l] = true;
-        }
-    }
-    let mut order = Vec::with_capacity(nodes.len());
-    let mut stack: Vec<usize> = roots.into_iter().rev().collect();
-    while let Some(i) = stack.pop() {
-        order.push(i);
-        stack.extend(children[i].iter().rev());
-    }
-    (order, parent, last)
-}
-
 /// The root cause of a node when it lies elsewhere (a failed node is its own cause and
 /// says so in its message column already).
 fn blocked_by(node: &GraphNode) -> Option<&RootCause> {
@@ -101,9 +58,8 @@ impl<'a> DependencyRows<'a> {
     /// Rows for this snapshot.
     pub fn new(snap: &'a Snapshot) -> DependencyRows<'a> {
         let g = &snap.dependencies;
-        let (order, parent, last) = tree(&g.nodes);
         let mut items: Vec<Item> = (0..g.cycles.len()).map(Item::Cycle).collect();
-        for i in order {
+        for &i in &g.tree.order {
             items.push(Item::Node(i));
             if blocked_by(&g.nodes[i]).is_some() {
                 items.push(Item::RootCause(i));
@@ -115,14 +71,14 @@ impl<'a> DependencyRows<'a> {
             .iter()
             .filter_map(|o| Some((&o.key, (o.shard.as_str(), o.orphan?))))
             .collect();
-        DependencyRows { snap, items, parent, last, orphans }
+        DependencyRows { snap, items, orphans }
     }
 
     /// Tree guides for node `i`: `│ ` or blanks for each ancestor below the roots, then
     /// `├ `/`└ ` (`own`), or for the line under it (`!own`) its own continuation.
     fn guides(&self, i: usize, own: bool) -> String {
         let mut chain = vec![i];
-        while let Some(p) = self.parent[*chain.last().unwrap_or(&i)] {
+        while let Some(p) = self.snap.dependencies.tree.parent[*chain.last().unwrap_or(&i)] {
             chain.push(p);
         }
         // chain = node, parent, ..., root; the root draws nothing.
@@ -130,7 +86,7 @@ impl<'a> DependencyRows<'a> {
         let mut out = String::new();
         for (n, &a) in chain.iter().rev().enumerate() {
             let is_node = n + 1 == chain.len();
-            out.push_str(match (is_node && own, self.last[a]) {
+            out.push_str(match (is_node && own, self.snap.dependencies.tree.last[a]) {
                 (true, true) => "└ ",
                 (true, false) => "├ ",
                 (false, true) => "  ",
@@ -241,7 +197,7 @@ impl Rows for DependencyRows<'_> {
                         Span::styled(more, theme.dim()),
                     ]),
                     Line::styled(state, state_style),
-                    Line::styled(opt_age(node.age_secs), theme.dim()),
+                    Line::styled(age_since(self.snap.taken_at, node.since), theme.dim()),
                     Line::styled(
                         node.revision.as_deref().map(short_revision).unwrap_or_default(),
                         theme.dim(),
@@ -308,7 +264,10 @@ impl PanelView for DependencyRows<'_> {
         }
         d.field(theme, "Reason", node.state.reason.clone(), plain);
         d.field(theme, "Message", node.state.message.clone(), plain);
-        let since = node.state.since.map(|t| format!("{} ago ({})", opt_age(node.age_secs), t.to_rfc3339()));
+        let since = node
+            .state
+            .since
+            .map(|t| format!("{} ago ({})", age_since(self.snap.taken_at, node.since), t.to_rfc3339()));
         d.field(theme, "In this state", since.unwrap_or_else(|| "unknown".into()), plain);
         d.field(theme, "Revision", node.revision.clone().unwrap_or_else(|| "—".into()), plain);
         d.field(theme, "Depth", node.depth.to_string(), plain);
@@ -331,7 +290,7 @@ impl PanelView for DependencyRows<'_> {
             }
         }
         let dependents: Vec<&GraphNode> =
-            g.nodes.iter().filter(|m| m.depends_on.contains(&node.key)).collect();
+            g.nodes.iter().filter(|m| m.depends_on.contains(&node.key)).map(|m| &**m).collect();
         if !dependents.is_empty() {
             d.heading(theme, "Needed by");
             for m in dependents {

@@ -7,7 +7,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use crate::model::Snapshot;
-use crate::model::flux_state::ObjectState;
 use crate::model::shards::Health;
 
 use super::Panel;
@@ -74,12 +73,7 @@ fn problems(snap: &Snapshot, panel: Panel) -> usize {
     match panel {
         Panel::Shards => snap.shards.iter().filter(|s| s.health != Health::Healthy).count(),
         Panel::Placement => snap.placement.violations.len(),
-        Panel::Dependencies => snap
-            .dependencies
-            .nodes
-            .iter()
-            .filter(|n| !matches!(n.state.state, ObjectState::Ready | ObjectState::Suspended))
-            .count(),
+        Panel::Dependencies => snap.dependencies.blocked,
         Panel::Assignment => snap.assignment.orphans.len(),
         Panel::Events => snap.failover.iter().filter(|i| i.open).count(),
     }

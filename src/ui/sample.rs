@@ -8,6 +8,7 @@
 //! A Kustomization is labelled for shard4, which has no controllers.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 
@@ -275,6 +276,7 @@ fn graph() -> DependencyGraph {
         };
         GraphNode {
             age_secs: state.since.map(|t| (now() - t).num_seconds()),
+            since: state.since,
             key,
             state,
             revision: rev.map(Into::into),
@@ -285,8 +287,8 @@ fn graph() -> DependencyGraph {
         }
     };
     let hr = |ns: &str| key(FluxKind::HelmRelease, ns, ns);
-    DependencyGraph {
-        nodes: vec![
+    DependencyGraph::new(
+        vec![
             node(ks("flux-system"), ready(10_800), Some(REV), &[], 0),
             node(ks("infra-sources"), ready(10_750), Some(REV), &[], 0),
             node(ks("monitoring"), suspended(), Some("main@sha1:91c3d7aa"), &[], 0),
@@ -298,23 +300,24 @@ fn graph() -> DependencyGraph {
             node(ks("infra-configs"), waiting_on("infra-controllers"), Some(REV), &["infra-controllers"], 3),
             node(ks("apps"), waiting_on("infra-configs"), Some("main@sha1:2b7e0d4c"), &["infra-configs"], 4),
         ],
-        cycles: Vec::new(),
-    }
+        Vec::new(),
+    )
 }
 
 fn assignment(graph: &DependencyGraph) -> AssignmentView {
     let obj = |key: FluxKey, shard: &str, orphan: Option<Orphan>| {
         let n = graph.nodes.iter().find(|n| n.key == key);
-        AssignedObject {
+        Arc::new(AssignedObject {
             shard: shard.into(),
             state: n.map(|n| n.state.clone()).unwrap_or_else(|| ready(10_790)),
             age_secs: n.map_or(Some(10_790), |n| n.age_secs),
+            since: n.map_or(Some(now() - Duration::seconds(10_790)), |n| n.since),
             revision: n.map_or(Some(REV.to_string()), |n| n.revision.clone()),
             orphan,
             key,
-        }
+        })
     };
-    let shard = |name: &str, has_controllers: bool, objects: Vec<AssignedObject>| ShardAssignment {
+    let shard = |name: &str, has_controllers: bool, objects: Vec<Arc<AssignedObject>>| ShardAssignment {
         shard: name.into(),
         has_controllers,
         objects,
@@ -458,11 +461,11 @@ pub fn snapshot() -> Snapshot {
             ],
         },
         shards,
-        placement,
-        dependencies,
-        assignment,
-        events: events(),
+        placement: Arc::new(placement),
+        dependencies: Arc::new(dependencies),
+        assignment: Arc::new(assignment),
+        events: Arc::new(events()),
         failover: Vec::new(),
-        explanations: Vec::new(),
+        explanations: Arc::new(Vec::new()),
     }
 }

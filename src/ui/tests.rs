@@ -1,6 +1,8 @@
 //! Full-screen golden tests: what the user sees, as text, at 80×24 and 160×48, plus
 //! colours and every size from 1×1 up drawing without a panic.
 
+use std::sync::Arc;
+
 use chrono::Duration;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -10,6 +12,7 @@ use ratatui::style::{Color, Modifier};
 
 use crate::model::Snapshot;
 use crate::model::event::WatchState;
+use crate::model::graph::DependencyGraph;
 
 use super::sample::{now, snapshot, snapshot_with_failover};
 use super::{Panel, Request, UiState, draw};
@@ -156,9 +159,10 @@ fn impaired() -> Snapshot {
     snap.watches.insert("nodes".into(), WatchState::Forbidden("nodes is forbidden: User cannot list".into()));
     let since = now() - Duration::seconds(12);
     snap.watches.insert("pods".into(), WatchState::Lost { since, error: "connection reset".into() });
-    snap.dependencies.nodes.clear();
-    snap.placement.nodes.clear();
-    snap.placement.violations.clear();
+    snap.dependencies = Arc::new(DependencyGraph::default());
+    let placement = Arc::make_mut(&mut snap.placement);
+    placement.nodes.clear();
+    placement.violations.clear();
     snap
 }
 
@@ -170,7 +174,7 @@ fn header_and_panels_say_what_is_not_visible() {
     insta::assert_snapshot!("impaired_shards_80x24", screen(&snap, &on(Panel::Shards), 80, 24));
     let mut syncing = snapshot();
     syncing.watches.clear();
-    syncing.dependencies.nodes.clear();
+    syncing.dependencies = Arc::new(DependencyGraph::default());
     let s = screen(&syncing, &on(Panel::Dependencies), 80, 24);
     assert!(s.contains("kustomizations: waiting for initial list…"), "{s}");
 }
@@ -226,7 +230,7 @@ fn selected_row_is_highlighted() {
 #[test]
 fn never_panics_at_any_size() {
     let snap = snapshot();
-    let empty = Snapshot { shards: vec![], events: vec![], ..impaired() };
+    let empty = Snapshot { shards: vec![], events: Arc::new(vec![]), ..impaired() };
     let mut sizes = vec![(1, 1), (20, 5), (80, 24), (200, 60), (0, 0), (3, 40), (250, 2)];
     // A cheap deterministic spread of odd sizes.
     let mut seed: u32 = 7;

@@ -68,6 +68,12 @@ pub fn opt_age(secs: Option<i64>) -> String {
     secs.map(age).unwrap_or_else(|| "—".into())
 }
 
+/// The age of something that began at `since`, as drawn at `now` (`—` when unknown):
+/// ages are computed here, for the rows on screen, not kept in the model.
+pub fn age_since(now: crate::model::objects::Time, since: Option<crate::model::objects::Time>) -> String {
+    opt_age(since.map(|t| (now - t).num_seconds().max(0)))
+}
+
 /// The short kind names flux and kubectl accept (`ks`, `hr`, ...).
 pub fn kind_short(kind: FluxKind) -> &'static str {
     match kind {

@@ -11,6 +11,7 @@ mod shards;
 mod states;
 mod timeline;
 mod verdict;
+mod views;
 
 use chrono::TimeZone;
 

@@ -1,0 +1,172 @@
+//! Which shard owns each Flux object, kept up to date incrementally: an object's change
+//! touches its own row; a change of the controllers (Deployments) re-judges orphans.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::assignment::{AssignedObject, AssignmentView, Orphan, ShardAssignment};
+use super::discovery::{controller_ref, shard_order};
+use super::event::{ResourceKind, WatchState};
+use super::flux_state::object_state;
+use super::graph::state_since;
+use super::objects::{FluxKey, FluxObject};
+use super::shards::MAIN_SHARD;
+use super::store::Model;
+
+/// What the controllers say about ownership: ready replicas per (shard, controller).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Controllers {
+    /// Orphans are only judged once Deployments have been listed (Live, or Lost with data
+    /// as of then): before that every object would look orphaned.
+    judge: bool,
+    ready: HashMap<(String, String), u32>,
+    /// Shards with Deployments, in display order.
+    discovered: Vec<String>,
+}
+
+impl Controllers {
+    fn of(model: &Model) -> Controllers {
+        let key = model.config.shard_label.as_str();
+        let judge =
+            matches!(model.watch(ResourceKind::Deployment), WatchState::Live | WatchState::Lost { .. });
+        let mut ready: HashMap<(String, String), u32> = HashMap::new();
+        let mut discovered: Vec<String> = Vec::new();
+        for dep in model.deployments.values() {
+            let r = controller_ref(dep, key);
+            discovered.push(r.shard.clone());
+            let slot = ready.entry((r.shard, r.controller)).or_default();
+            *slot = slot.saturating_add(dep.ready);
+        }
+        discovered.sort_by(|a, b| shard_order(a, b));
+        discovered.dedup();
+        Controllers { judge, ready, discovered }
+    }
+
+    fn orphan(&self, shard: &str, obj: &FluxKey) -> Option<Orphan> {
+        if !self.judge {
+            return None;
+        }
+        match self.ready.get(&(shard.to_string(), obj.kind.controller().to_string())) {
+            None => Some(Orphan::NoController),
+            Some(0) => Some(Orphan::ControllerNotReady),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Rows by shard and the orphans, kept between changes.
+#[derive(Debug, Clone, Default)]
+pub struct AssignmentIndex {
+    controllers: Controllers,
+    by_shard: HashMap<String, BTreeMap<FluxKey, Arc<AssignedObject>>>,
+    shard_of: HashMap<FluxKey, String>,
+    orphans: BTreeMap<FluxKey, Arc<AssignedObject>>,
+    view: Arc<AssignmentView>,
+}
+
+impl AssignmentIndex {
+    /// Builds every row from the model.
+    pub fn build(model: &Model) -> AssignmentIndex {
+        let mut index = AssignmentIndex { controllers: Controllers::of(model), ..Default::default() };
+        for obj in model.flux.values() {
+            index.insert(obj);
+        }
+        index.materialize();
+        index
+    }
+
+    /// The assignment as of the last build or update; cheap to clone.
+    pub fn view(&self) -> Arc<AssignmentView> {
+        self.view.clone()
+    }
+
+    /// Applies changes: `changed` Flux objects (added, updated or deleted) get their rows
+    /// redone; when `controllers_changed`, every row's orphan verdict is checked again.
+    pub fn update(&mut self, model: &Model, changed: &BTreeSet<FluxKey>, controllers_changed: bool) {
+        if controllers_changed {
+            let now = Controllers::of(model);
+            if now != self.controllers {
+                self.controllers = now;
+                self.rejudge();
+            }
+        }
+        for key in changed {
+            self.remove(key);
+            if let Some(obj) = model.flux.get(key) {
+                self.insert(obj);
+            }
+        }
+        self.materialize();
+    }
+
+    fn insert(&mut self, obj: &FluxObject) {
+        let shard = obj.shard.clone().unwrap_or_else(|| MAIN_SHARD.to_string());
+        let state = object_state(obj);
+        let row = Arc::new(AssignedObject {
+            key: obj.key.clone(),
+            shard: shard.clone(),
+            age_secs: None,
+            since: state_since(obj, &state),
+            state,
+            revision: obj.revision.clone(),
+            orphan: self.controllers.orphan(&shard, &obj.key),
+        });
+        if row.orphan.is_some() {
+            self.orphans.insert(obj.key.clone(), row.clone());
+        }
+        self.shard_of.insert(obj.key.clone(), shard.clone());
+        self.by_shard.entry(shard).or_default().insert(obj.key.clone(), row);
+    }
+
+    fn remove(&mut self, key: &FluxKey) {
+        self.orphans.remove(key);
+        let Some(shard) = self.shard_of.remove(key) else { return };
+        if let Some(rows) = self.by_shard.get_mut(&shard) {
+            rows.remove(key);
+            if rows.is_empty() {
+                self.by_shard.remove(&shard);
+            }
+        }
+    }
+
+    /// Orphan verdicts after the controllers changed; a row is copied only when its verdict moved.
+    fn rejudge(&mut self) {
+        self.orphans.clear();
+        for (shard, rows) in &mut self.by_shard {
+            for row in rows.values_mut() {
+                let orphan = self.controllers.orphan(shard, &row.key);
+                if row.orphan != orphan {
+                    Arc::make_mut(row).orphan = orphan;
+                }
+                if orphan.is_some() {
+                    self.orphans.insert(row.key.clone(), row.clone());
+                }
+            }
+        }
+    }
+
+    /// The view: discovered shards first, then label values with no controller, each with
+    /// its rows in key order; a pointer copy per row.
+    fn materialize(&mut self) {
+        let discovered = &self.controllers.discovered;
+        let mut labelled_only: Vec<&String> =
+            self.by_shard.keys().filter(|s| !discovered.contains(s)).collect();
+        labelled_only.sort_by(|a, b| shard_order(a, b));
+        let shards = discovered
+            .iter()
+            .map(|s| (s, true))
+            .chain(labelled_only.into_iter().map(|s| (s, false)))
+            .map(|(s, has_controllers)| ShardAssignment {
+                shard: s.clone(),
+                has_controllers,
+                objects: self
+                    .by_shard
+                    .get(s)
+                    .map(|rows| rows.values().cloned().collect())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let orphans = self.orphans.values().cloned().collect();
+        self.view = Arc::new(AssignmentView { shards, orphans });
+    }
+}
