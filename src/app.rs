@@ -12,46 +12,56 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::bootstrap::steps::{Progress, Steps};
-use crate::bootstrap::up::{self, UpOptions, UpTarget};
-use crate::cli::Cli;
-use crate::cluster;
-use crate::cluster::actions::{Action, NodeHost, Outcome};
+use crate::bootstrap::up::{self, UpOptions};
+use crate::cluster::actions::{Action, ActionReport, Outcome};
+use crate::cluster::{self, WatchOptions};
 use crate::latency::Latency;
 use crate::model::{ClusterEvent, ClusterInfo, Model, Views};
+use crate::node_host::NodeHost;
 use crate::ui::progress::{self, ProgressView};
 use crate::ui::{self, KeyOutcome, Request, UiState};
 
 /// At most this many frames per second, however fast events arrive.
 const MAX_FPS: u64 = 30;
 
+/// What the dashboard needs to know, decided by the command line.
+#[derive(Debug, Clone)]
+pub struct DashboardOptions {
+    /// The cluster and what to watch in it.
+    pub watch: WatchOptions,
+    /// Refuse every action that changes the cluster (`--read-only`).
+    pub read_only: bool,
+    /// Where the nodes run, when the command that opened the dashboard said so.
+    pub node_host: Option<NodeHost>,
+    /// Write event-to-screen latency to this file at exit (`--stats`).
+    pub stats: Option<std::path::PathBuf>,
+}
+
 /// Connects, then runs the dashboard until the user quits.
-pub async fn run(cli: &Cli) -> Result<()> {
+pub async fn run(opts: &DashboardOptions) -> Result<()> {
     // Connect before taking the terminal over, so a bad kubeconfig prints plainly.
-    let (client, info) = cluster::connect(&cli.target()).await?;
+    let (client, info) = cluster::connect(&opts.watch.connect).await?;
     // ratatui::init installs a panic hook that restores the terminal first.
     let mut terminal = ratatui::init();
-    let result = dashboard(&mut terminal, cli, client, info, None).await;
+    let result = dashboard(&mut terminal, opts, client, info).await;
     ratatui::restore();
     result
 }
 
-/// `shardwatch up` with its progress on screen, then the dashboard on the same screen.
-pub async fn up_then_dashboard(cli: &Cli, opts: &UpOptions) -> Result<()> {
+/// `shardwatch up` with its progress on screen, then the dashboard on the same screen,
+/// connected to the cluster `up` stood up (or the current one, for `--target current`).
+pub async fn up_then_dashboard(up_opts: &UpOptions, dash: &DashboardOptions) -> Result<()> {
     let mut terminal = ratatui::init();
     let result = async {
-        let Some(kubeconfig) = progress_screen(&mut terminal, cli, opts).await? else {
+        let Some(kubeconfig) = progress_screen(&mut terminal, up_opts).await? else {
             return Ok(());
         };
-        let mut target = cli.target();
-        if kubeconfig.is_some() {
-            (target.kubeconfig, target.context) = (kubeconfig, None);
+        let mut dash = dash.clone();
+        if let Some(path) = kubeconfig {
+            dash.watch.connect = cluster::ConnectOptions { kubeconfig: Some(path), context: None };
         }
-        let (client, info) = cluster::connect(&target).await?;
-        let dash =
-            Cli { kubeconfig: target.kubeconfig, context: target.context, command: None, ..cli.clone() };
-        // `up --target kind` said where the nodes run; the local target is detected anyway.
-        let explicit = (opts.target == Some(UpTarget::Kind)).then_some(NodeHost::Kind);
-        dashboard(&mut terminal, &dash, client, info, explicit).await
+        let (client, info) = cluster::connect(&dash.watch.connect).await?;
+        dashboard(&mut terminal, &dash, client, info).await
     }
     .await;
     ratatui::restore();
@@ -61,7 +71,6 @@ pub async fn up_then_dashboard(cli: &Cli, opts: &UpOptions) -> Result<()> {
 /// Runs `up` while drawing its steps. `Ok(None)` when the user stopped it.
 async fn progress_screen(
     terminal: &mut DefaultTerminal,
-    cli: &Cli,
     opts: &UpOptions,
 ) -> Result<Option<Option<std::path::PathBuf>>> {
     let no_color = no_color();
@@ -73,8 +82,7 @@ async fn progress_screen(
     let mut spinner = tokio::time::interval(Duration::from_millis(100));
     spinner.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut tick = 0usize;
-    let target = cli.target();
-    let work = up::up(opts, &target, &mut steps);
+    let work = up::up(opts, &mut steps);
     tokio::pin!(work);
     let result = loop {
         tokio::select! {
@@ -133,18 +141,17 @@ fn no_color() -> bool {
 }
 
 /// Watches the cluster and runs the dashboard on `terminal` until the user quits.
-/// `explicit`: where the nodes run, when the command that opened the dashboard said so.
 async fn dashboard(
     terminal: &mut DefaultTerminal,
-    cli: &Cli,
+    opts: &DashboardOptions,
     client: kube::Client,
     info: ClusterInfo,
-    explicit: Option<NodeHost>,
 ) -> Result<()> {
-    let mut model = Model::new(cli.model_config());
+    let watch = &opts.watch;
+    let mut model = Model::new(watch.model_config());
     let (tx, rx) = mpsc::channel(4096);
     cluster::announce(info, &tx).await;
-    let tasks = cluster::spawn_watchers(&client, &cli.target(), &model.config, &tx);
+    let tasks = cluster::spawn_watchers(&client, watch.objects_namespace.as_deref(), &model.config, &tx);
     drop(tx);
     // The command channel: confirmed actions go to what cluster/ serves, outcomes come back.
     // Served alongside the loop on this task (perform's futures need not be Send); it ends
@@ -152,16 +159,16 @@ async fn dashboard(
     let (action_tx, action_rx) = mpsc::channel(8);
     let (outcome_tx, outcome_rx) = mpsc::channel(8);
     let serve = async {
-        cluster::actions::serve(client.clone(), cli.flux_namespace.clone(), action_rx, outcome_tx).await;
+        cluster::actions::serve(client.clone(), watch.flux_namespace.clone(), action_rx, outcome_tx).await;
         std::future::pending::<()>().await;
     };
     // Decided once, the way `shardwatch chaos fail-node` decides without --target.
-    let node_host = cluster::node_host::node_host(explicit, cli.kubeconfig.as_deref()).await;
-    let context = ActionContext { shard_label: cli.shard_label.clone(), node_host };
+    let node_host = crate::node_host::node_host(opts.node_host, watch.connect.kubeconfig.as_deref()).await;
+    let context = ActionContext { shard_label: watch.shard_label.clone(), node_host };
     let actions = Actions { tx: action_tx, rx: outcome_rx, context };
-    let mut latency = Latency::new(cli.stats.as_deref());
+    let mut latency = Latency::new(opts.stats.as_deref());
     let result = tokio::select! {
-        r = event_loop(terminal, &mut model, rx, actions, no_color(), cli.read_only, &mut latency) => r,
+        r = event_loop(terminal, &mut model, rx, actions, no_color(), opts.read_only, &mut latency) => r,
         () = serve => Ok(()),
     };
     latency.write()?;
@@ -175,7 +182,7 @@ async fn dashboard(
 /// request into an action needs beyond the request.
 struct Actions {
     tx: mpsc::Sender<Action>,
-    rx: mpsc::Receiver<Outcome>,
+    rx: mpsc::Receiver<ActionReport>,
     context: ActionContext,
 }
 
@@ -214,24 +221,22 @@ fn action_of(request: Request, context: &ActionContext) -> Result<Action, String
     })
 }
 
-/// The footer line for an outcome: what was done in one line, or the error.
-fn outcome_message(outcome: &Outcome) -> String {
-    let done = match &outcome.result {
+/// The footer line for an action's report: what was done in one line, or the error.
+fn outcome_message(report: &ActionReport) -> String {
+    let done = match &report.result {
         Ok(done) => done,
         Err(e) => return format!("failed: {e}"),
     };
-    match &outcome.action {
-        // One line per Deployment: say how many.
-        Action::ScaleShard { shard, replicas, .. } => {
+    match (&report.action, done) {
+        // Several Deployments: say how many.
+        (Action::ScaleShard { shard, .. }, Outcome::Scaled { deployments, replicas }) => {
             let each = count(usize::try_from(*replicas).unwrap_or_default(), "replica");
-            format!("shard {shard}: {} scaled to {each}", count(done.lines().count(), "Deployment"))
+            format!("shard {shard}: {} scaled to {each}", count(deployments.len(), "Deployment"))
         }
-        // The cordon, then one line per pod deleted (or that there was none).
-        Action::Drain { node } => {
-            let deleted = done.lines().filter(|l| l.starts_with("deleted pod")).count();
-            format!("node {node} drained: cordoned, {} deleted", count(deleted, "pod"))
+        (_, Outcome::Drained { node, pods_deleted, .. }) => {
+            format!("node {node} drained: cordoned, {} deleted", count(pods_deleted.len(), "pod"))
         }
-        _ => done.lines().last().unwrap_or("done").to_string(),
+        _ => done.lines().pop().unwrap_or_else(|| "done".to_string()),
     }
 }
 
@@ -362,11 +367,13 @@ mod tests {
                 shard_label: "sharding.fluxcd.io/key".into()
             }
         );
-        let done =
-            Outcome { action: Action::Cordon { node: "w3".into() }, result: Ok("node w3 cordoned".into()) };
+        let done = ActionReport {
+            action: Action::Cordon { node: "w3".into() },
+            result: Ok(Outcome::Cordoned { node: "w3".into(), unschedulable: true }),
+        };
         assert_eq!(outcome_message(&done), "node w3 cordoned");
         let failed =
-            Outcome { action: Action::DeletePod { pod: "p".into() }, result: Err("not found".into()) };
+            ActionReport { action: Action::DeletePod { pod: "p".into() }, result: Err("not found".into()) };
         assert_eq!(outcome_message(&failed), "failed: not found");
     }
 
@@ -384,25 +391,29 @@ mod tests {
 
     #[test]
     fn many_line_outcomes_are_summed_up() {
-        let scaled = Outcome {
+        let scaled = ActionReport {
             action: Action::ScaleShard { shard: "shard3".into(), replicas: 0, shard_label: "k".into() },
-            result: Ok("deployment f/a scaled to 0 replicas\ndeployment f/b scaled to 0 replicas".into()),
+            result: Ok(Outcome::Scaled { deployments: vec!["f/a".into(), "f/b".into()], replicas: 0 }),
         };
         assert_eq!(outcome_message(&scaled), "shard shard3: 2 Deployments scaled to 0 replicas");
-        let back = Outcome {
+        let back = ActionReport {
             action: Action::ScaleShard { shard: "main".into(), replicas: 1, shard_label: "k".into() },
-            result: Ok("deployment f/a scaled to 1 replicas".into()),
+            result: Ok(Outcome::Scaled { deployments: vec!["f/a".into()], replicas: 1 }),
         };
         assert_eq!(outcome_message(&back), "shard main: 1 Deployment scaled to 1 replica");
-        let drained = Outcome {
+        let drained = |pods_deleted: Vec<String>| ActionReport {
             action: Action::Drain { node: "w3".into() },
-            result: Ok("node w3 cordoned\ndeleted pod f/a".into()),
+            result: Ok(Outcome::Drained { node: "w3".into(), namespace: "f".into(), pods_deleted }),
         };
-        assert_eq!(outcome_message(&drained), "node w3 drained: cordoned, 1 pod deleted");
-        let empty = Outcome {
-            action: Action::Drain { node: "w3".into() },
-            result: Ok("node w3 cordoned\nno pod of f on w3".into()),
+        assert_eq!(outcome_message(&drained(vec!["f/a".into()])), "node w3 drained: cordoned, 1 pod deleted");
+        assert_eq!(outcome_message(&drained(vec![])), "node w3 drained: cordoned, 0 pods deleted");
+        let failed_node = ActionReport {
+            action: Action::FailNode { node: "w2".into(), host: NodeHost::Local },
+            result: Ok(Outcome::NodeFailed { node: "w2".into(), host: NodeHost::Local }),
         };
-        assert_eq!(outcome_message(&empty), "node w3 drained: cordoned, 0 pods deleted");
+        assert_eq!(
+            outcome_message(&failed_node),
+            "node w2 failed (heartbeats stopped; NotReady once the node monitor grace period passes)"
+        );
     }
 }

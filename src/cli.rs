@@ -1,12 +1,21 @@
-//! Command-line arguments (clap derive) and dispatch to the dashboard or a headless command.
+//! Command-line arguments (clap derive), turned into the plain option structs of the
+//! modules below, and the sequencing of commands (`up`, then the dashboard). Nothing below
+//! this file sees clap: enums that clap parses are mirrored here with `From` conversions.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::cluster::Target;
-use crate::model::ModelConfig;
+use crate::app::DashboardOptions;
+use crate::bootstrap::render_install::RenderOptions;
+use crate::bootstrap::steps::Steps;
+use crate::bootstrap::up::{self, DownOptions, UpOptions, UpTarget};
+use crate::cluster::{ConnectOptions, WatchOptions};
+use crate::headless::chaos::{ChaosOptions, ChaosRequest};
+use crate::headless::explain::ExplainOptions;
+use crate::headless::{self, SnapshotOptions};
+use crate::node_host::NodeHost;
 
 /// Terminal dashboard for the health of a sharded Flux CD stack.
 #[derive(Debug, Clone, Parser)]
@@ -61,7 +70,7 @@ pub enum Command {
     Up {
         /// Where: kind (needs Docker), local (this project's control plane) or current (kube context).
         #[arg(long, value_enum)]
-        target: Option<crate::bootstrap::up::UpTarget>,
+        target: Option<UpTargetArg>,
         /// How to shard.
         #[command(flatten)]
         shard: ShardArgs,
@@ -89,15 +98,22 @@ pub enum Command {
         /// Kustomizations then wait for their source. Other targets run Flux in-cluster anyway.
         #[arg(long)]
         no_flux_controllers: bool,
+        /// Local target: do not add the kwok-shardwatch context to your kubeconfig
+        /// (--kubeconfig, else the first file of KUBECONFIG, else ~/.kube/config).
+        #[arg(long)]
+        no_kubeconfig_update: bool,
     },
     /// Remove what `up` created (the kind cluster or the local control plane).
     Down {
         /// Which target `up` used.
         #[arg(long, value_enum, default_value = "local")]
-        target: crate::bootstrap::up::UpTarget,
+        target: UpTargetArg,
         /// kind config naming the kind cluster.
         #[arg(long, value_name = "FILE")]
         kind_config: Option<PathBuf>,
+        /// Local target: leave the kwok-shardwatch context in your kubeconfig.
+        #[arg(long)]
+        no_kubeconfig_update: bool,
     },
     /// Write the sharded Flux install as plain YAML with a kustomization.yaml (for flux bootstrap users).
     Render {
@@ -146,7 +162,7 @@ pub enum Command {
         yes: bool,
         /// How nodes are failed and restored (default: local when the kubeconfig is the local cluster's).
         #[arg(long, global = true, value_enum)]
-        target: Option<crate::cluster::actions::NodeHost>,
+        target: Option<NodeHostArg>,
     },
 }
 
@@ -219,7 +235,7 @@ pub struct ShardArgs {
     pub kind_config: Option<PathBuf>,
 }
 
-/// Output format of `snapshot`.
+/// Output format of `snapshot` and `explain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// The stable JSON documented in the README.
@@ -228,24 +244,99 @@ pub enum Format {
     Text,
 }
 
+impl From<Format> for headless::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Json => headless::Format::Json,
+            Format::Text => headless::Format::Text,
+        }
+    }
+}
+
+/// Where `up` puts the stack (`--target`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UpTargetArg {
+    /// A kind cluster from kind-config.yaml (needs kind and Docker).
+    Kind,
+    /// The project's local control plane (no Docker needed).
+    Local,
+    /// The current kube context, untouched except for what Flux needs.
+    Current,
+}
+
+impl From<UpTargetArg> for UpTarget {
+    fn from(t: UpTargetArg) -> Self {
+        match t {
+            UpTargetArg::Kind => UpTarget::Kind,
+            UpTargetArg::Local => UpTarget::Local,
+            UpTargetArg::Current => UpTarget::Current,
+        }
+    }
+}
+
+/// How `chaos` fails and restores nodes (`--target`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NodeHostArg {
+    /// The local control plane (tests/localcluster/cluster.sh): kwok stops heartbeating the node.
+    Local,
+    /// A kind cluster: the node's Docker container is stopped or started.
+    Kind,
+}
+
+impl From<NodeHostArg> for NodeHost {
+    fn from(h: NodeHostArg) -> Self {
+        match h {
+            NodeHostArg::Local => NodeHost::Local,
+            NodeHostArg::Kind => NodeHost::Kind,
+        }
+    }
+}
+
+impl From<&ChaosCommand> for ChaosRequest {
+    fn from(c: &ChaosCommand) -> Self {
+        match c.clone() {
+            ChaosCommand::FailNode { node } => ChaosRequest::FailNode { node },
+            ChaosCommand::RestoreNode { node } => ChaosRequest::RestoreNode { node },
+            ChaosCommand::DeletePod { pod } => ChaosRequest::DeletePod { pod },
+            ChaosCommand::Cordon { node } => ChaosRequest::Cordon { node },
+            ChaosCommand::Uncordon { node } => ChaosRequest::Uncordon { node },
+            ChaosCommand::Drain { node } => ChaosRequest::Drain { node },
+            ChaosCommand::Scale { deployment, replicas } => ChaosRequest::Scale { deployment, replicas },
+            ChaosCommand::ScaleShard { shard, replicas } => ChaosRequest::ScaleShard { shard, replicas },
+        }
+    }
+}
+
 impl Cli {
     /// Which cluster to talk to.
-    pub fn target(&self) -> Target {
-        Target {
-            kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone(),
+    pub fn connect(&self) -> ConnectOptions {
+        ConnectOptions { kubeconfig: self.kubeconfig.clone(), context: self.context.clone() }
+    }
+
+    /// The cluster, and what to watch in it and how to read it.
+    pub fn watch(&self) -> WatchOptions {
+        WatchOptions {
+            connect: self.connect(),
             objects_namespace: self.namespace.clone(),
+            flux_namespace: self.flux_namespace.clone(),
+            shard_label: self.shard_label.clone(),
         }
     }
 
-    /// How the model should read what it sees.
-    pub fn model_config(&self) -> ModelConfig {
-        ModelConfig {
-            flux_namespace: self.flux_namespace.clone(),
-            shard_label: self.shard_label.clone(),
-            ..ModelConfig::default()
+    /// The dashboard's options; `node_host`: where the nodes run, when the command said so.
+    pub fn dashboard(&self, node_host: Option<NodeHost>) -> DashboardOptions {
+        DashboardOptions {
+            watch: self.watch(),
+            read_only: self.read_only,
+            node_host,
+            stats: self.stats.clone(),
         }
     }
+}
+
+/// How long to wait, from a number of seconds on the command line.
+fn seconds(s: u64) -> Duration {
+    Duration::from_secs(s)
 }
 
 /// Parses arguments and runs; returns the process exit code.
@@ -259,31 +350,120 @@ pub fn run() -> color_eyre::Result<i32> {
     let cli = Cli::parse();
     crate::logging::init(cli.log_file.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(async {
-        match &cli.command {
-            None => crate::app::run(&cli).await.map(|()| 0),
-            Some(Command::Snapshot { output, timeout, follow: false }) => {
-                crate::headless::snapshot(&cli, *output, Duration::from_secs(*timeout)).await
-            }
-            Some(Command::Snapshot { output, timeout, follow: true }) => {
-                crate::headless::follow::follow(&cli, *output, Duration::from_secs(*timeout)).await
-            }
-            Some(Command::Explain { object, output, timeout }) => {
-                crate::headless::explain::run(&cli, object, *output, Duration::from_secs(*timeout)).await
-            }
-            Some(Command::Check { timeout }) => {
-                crate::headless::check(&cli, Duration::from_secs(*timeout)).await
-            }
-            Some(Command::Chaos { action, yes, target }) => {
-                crate::headless::chaos::run(&cli, action, *yes, *target).await
-            }
-            Some(Command::Up { .. } | Command::Down { .. }) if cli.read_only => {
-                eprintln!("shardwatch: refusing: --read-only forbids changing the cluster (up and down do)");
-                Ok(3)
-            }
-            Some(Command::Up { .. } | Command::Down { .. } | Command::Render { .. }) => {
-                crate::bootstrap::command::run(&cli).await
-            }
+    rt.block_on(dispatch(&cli))
+}
+
+/// Runs the command `cli` names; returns the exit code.
+async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
+    let snapshot = |output: &Format, timeout: &u64| SnapshotOptions {
+        watch: cli.watch(),
+        format: (*output).into(),
+        timeout: seconds(*timeout),
+        stats: cli.stats.clone(),
+    };
+    match &cli.command {
+        None => crate::app::run(&cli.dashboard(None)).await.map(|()| 0),
+        Some(Command::Snapshot { output, timeout, follow: false }) => {
+            headless::snapshot(&snapshot(output, timeout)).await
         }
-    })
+        Some(Command::Snapshot { output, timeout, follow: true }) => {
+            headless::follow::follow(&snapshot(output, timeout)).await
+        }
+        Some(Command::Explain { object, output, timeout }) => {
+            let opts = ExplainOptions {
+                watch: cli.watch(),
+                object: object.clone(),
+                format: (*output).into(),
+                timeout: seconds(*timeout),
+            };
+            headless::explain::run(&opts).await
+        }
+        Some(Command::Check { timeout }) => headless::check(&cli.watch(), seconds(*timeout)).await,
+        Some(Command::Chaos { action, yes, target }) => {
+            let opts = ChaosOptions {
+                request: action.into(),
+                connect: cli.connect(),
+                flux_namespace: cli.flux_namespace.clone(),
+                shard_label: cli.shard_label.clone(),
+                read_only: cli.read_only,
+                yes: *yes,
+                node_host: target.map(NodeHost::from),
+            };
+            headless::chaos::run(&opts).await
+        }
+        Some(Command::Up { .. } | Command::Down { .. }) if cli.read_only => {
+            eprintln!("shardwatch: refusing: --read-only forbids changing the cluster (up and down do)");
+            Ok(3)
+        }
+        Some(Command::Up {
+            target,
+            shard,
+            git_url,
+            git_branch,
+            git_path,
+            git_token_env,
+            timeout,
+            no_tui,
+            no_flux_controllers,
+            no_kubeconfig_update,
+        }) => {
+            let target = target.map(UpTarget::from);
+            let opts = UpOptions {
+                target,
+                current: cli.connect(),
+                shards: shard.shards,
+                placement: shard.placement,
+                flux_manifests: shard.flux_manifests.clone(),
+                kind_config: shard.kind_config.clone(),
+                git_url: git_url.clone(),
+                git_branch: git_branch.clone(),
+                git_path: git_path.clone(),
+                git_token_env: git_token_env.clone(),
+                timeout: seconds(*timeout),
+                namespace: cli.flux_namespace.clone(),
+                label_key: cli.shard_label.clone(),
+                flux_controllers: !*no_flux_controllers,
+                wait_for_layer: *no_tui,
+                update_user_kubeconfig: !*no_kubeconfig_update,
+            };
+            if !*no_tui {
+                // `up --target kind` said where the nodes run; the local target is detected anyway.
+                let node_host = (target == Some(UpTarget::Kind)).then_some(NodeHost::Kind);
+                crate::app::up_then_dashboard(&opts, &cli.dashboard(node_host)).await?;
+                return Ok(0);
+            }
+            let kubeconfig = up::up(&opts, &mut Steps::new()).await?;
+            if let Some(path) = &kubeconfig {
+                eprintln!("\nkubeconfig: {}\n  export KUBECONFIG={}", path.display(), path.display());
+            }
+            Ok(0)
+        }
+        Some(Command::Down { target, kind_config, no_kubeconfig_update }) => {
+            let opts = DownOptions {
+                target: (*target).into(),
+                kind_config: kind_config.clone(),
+                update_user_kubeconfig: !*no_kubeconfig_update,
+                kubeconfig_flag: cli.kubeconfig.clone(),
+            };
+            up::down(&opts, &mut Steps::new()).await?;
+            Ok(0)
+        }
+        Some(Command::Render { out, force, shard }) => {
+            let opts = RenderOptions {
+                out: out.clone(),
+                force: *force,
+                shards: shard.shards,
+                placement: shard.placement,
+                flux_manifests: shard.flux_manifests.clone(),
+                kind_config: shard.kind_config.clone(),
+                namespace: cli.flux_namespace.clone(),
+                label_key: cli.shard_label.clone(),
+            };
+            let written = crate::bootstrap::render_install::render_install(&opts, &mut Steps::new()).await?;
+            for path in written {
+                println!("{}", path.display());
+            }
+            Ok(0)
+        }
+    }
 }

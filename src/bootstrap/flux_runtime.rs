@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use color_eyre::eyre::{Result, WrapErr, bail};
 use tokio::process::Command;
 
-use super::local::{self, cache_dir, which};
+use crate::local::{self, cache_dir, which};
 
 /// The Flux version the controllers are built at when `SHARDWATCH_FLUX_VERSION` is unset
 /// (the scripts' default).
@@ -108,7 +108,7 @@ pub struct Served {
 pub async fn serve_manifests(progress: &mut dyn FnMut(&str)) -> Result<Served> {
     let was = local::script("git-server.sh", &["url"], None, &mut |_| {}).await?;
     let before = if was.success { head(&was.stdout).await } else { None };
-    local::install_manifests()?;
+    install_manifests()?;
     let out = local::script("git-server.sh", &["start"], None, progress).await?;
     let url = out.stdout.lines().last().unwrap_or_default().to_string();
     if !out.success || url.is_empty() {
@@ -119,6 +119,15 @@ pub async fn serve_manifests(progress: &mut dyn FnMut(&str)) -> Result<Served> {
     }
     let after = head(&url).await;
     Ok(Served { changed: !was.success || before != after, url })
+}
+
+/// Writes the compiled-in `manifests/` tree where the local Git server publishes it from.
+fn install_manifests() -> Result<()> {
+    let dir = local::manifests_dir();
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).wrap_err_with(|| format!("creating {}", parent.display()))?;
+    }
+    super::manifest_tree::write_to(&dir)
 }
 
 /// The commit `main` points at on `url`, if it can be read.

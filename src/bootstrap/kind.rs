@@ -6,17 +6,8 @@ use std::path::{Path, PathBuf};
 use color_eyre::eyre::{Result, WrapErr, bail};
 use tokio::process::Command;
 
-use super::local::which;
-
-/// The cluster name in a kind config (`name:`), default `kind`.
-pub fn cluster_name(kind_config: &str) -> String {
-    kind_config
-        .lines()
-        .find_map(|l| l.strip_prefix("name:"))
-        .map(|n| n.trim().trim_matches('"').to_string())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "kind".to_string())
-}
+use crate::kind_config::KindConfig;
+use crate::local::which;
 
 /// Whether kind can run here: the `kind` CLI and a reachable Docker engine.
 pub async fn available() -> bool {
@@ -30,11 +21,15 @@ pub async fn available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Creates the cluster unless it exists; returns the kubeconfig written for it.
-pub async fn create(kind_config: &Path, cache: &Path, progress: &mut dyn FnMut(&str)) -> Result<PathBuf> {
-    let text = std::fs::read_to_string(kind_config)
-        .wrap_err_with(|| format!("reading {}", kind_config.display()))?;
-    let name = cluster_name(&text);
+/// Creates the cluster `config` (read from `kind_config`) unless it exists; returns the
+/// kubeconfig written for it.
+pub async fn create(
+    kind_config: &Path,
+    config: &KindConfig,
+    cache: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<PathBuf> {
+    let name = config.name.clone();
     let existing = Command::new("kind").args(["get", "clusters"]).output().await.wrap_err("running kind")?;
     let exists = String::from_utf8_lossy(&existing.stdout).lines().any(|l| l.trim() == name);
     if exists {
@@ -66,37 +61,11 @@ pub async fn create(kind_config: &Path, cache: &Path, progress: &mut dyn FnMut(&
     Ok(kubeconfig)
 }
 
-/// Deletes the kind cluster.
-pub async fn delete(kind_config: &Path) -> Result<()> {
-    let text = std::fs::read_to_string(kind_config).unwrap_or_else(|_| super::local::KIND_CONFIG.to_string());
-    let status =
-        Command::new("kind").args(["delete", "cluster", "--name", &cluster_name(&text)]).status().await?;
+/// Deletes the kind cluster `name`.
+pub async fn delete(name: &str) -> Result<()> {
+    let status = Command::new("kind").args(["delete", "cluster", "--name", name]).status().await?;
     if !status.success() {
         bail!("kind delete cluster failed ({status})");
     }
     Ok(())
-}
-
-/// `docker stop` or `docker start` of a kind node's container (named after the node).
-pub async fn node_container(verb: &str, node: &str) -> Result<()> {
-    let out = Command::new("docker").args([verb, node]).output().await.wrap_err("running docker")?;
-    if !out.status.success() {
-        bail!(
-            "docker {verb} {node} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::cluster_name;
-
-    #[test]
-    fn reads_the_cluster_name_from_the_kind_config() {
-        assert_eq!(cluster_name(super::super::local::KIND_CONFIG), "shardwatch");
-        assert_eq!(cluster_name("kind: Cluster\nnodes: []\n"), "kind");
-    }
 }

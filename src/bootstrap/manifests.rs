@@ -47,9 +47,9 @@ impl std::error::Error for ManifestError {}
 /// Parses a multi-document YAML text into its objects, skipping empty documents.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, ManifestError> {
     let mut objects = Vec::new();
-    for (index, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+    for (index, doc) in serde_norway::Deserializer::from_str(text).enumerate() {
         let document = index + 1;
-        // Stop at the first error: serde_yaml's document iterator repeats a parse error forever.
+        // Stop at the first error: the YAML document iterator repeats a parse error forever.
         let value =
             Value::deserialize(doc).map_err(|e| ManifestError::Yaml { document, message: e.to_string() })?;
         match value {
@@ -65,13 +65,13 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, ManifestError> {
 /// Writes one object as a YAML document (no leading `---`), keys sorted as `kubectl` prints them.
 pub fn to_yaml(object: &Value) -> Result<String, ManifestError> {
     if has_yaml11_ambiguous_string(object) {
-        // Kubernetes reads YAML 1.1, where a bare `yes` or `off` is a boolean, but serde_yaml
+        // Kubernetes reads YAML 1.1, where a bare `yes` or `off` is a boolean, but serde_norway
         // (YAML 1.2) writes such strings unquoted; JSON is valid YAML and leaves no doubt.
         return serde_json::to_string_pretty(&sorted(object))
             .map(|s| s + "\n")
             .map_err(|e| ManifestError::Serialize { message: e.to_string() });
     }
-    serde_yaml::to_string(&yaml_value(object))
+    serde_norway::to_string(&yaml_value(object))
         .map_err(|e| ManifestError::Serialize { message: e.to_string() })
 }
 
@@ -87,8 +87,8 @@ pub fn to_documents(objects: &[Value]) -> Result<String, ManifestError> {
 
 /// Converts to a YAML value with map keys sorted, so output does not depend on whether some
 /// crate in the build turned on serde_json's insertion-ordered maps.
-fn yaml_value(value: &Value) -> serde_yaml::Value {
-    use serde_yaml::Value as Y;
+fn yaml_value(value: &Value) -> serde_norway::Value {
+    use serde_norway::Value as Y;
     match value {
         Value::Null => Y::Null,
         Value::Bool(b) => Y::Bool(*b),
@@ -137,7 +137,7 @@ fn has_yaml11_ambiguous_string(value: &Value) -> bool {
     }
 }
 
-/// YAML 1.1 boolean words that serde_yaml leaves unquoted (it already quotes `true`/`false`).
+/// YAML 1.1 boolean words that serde_norway leaves unquoted (it already quotes `true`/`false`).
 fn is_yaml11_bool_word(s: &str) -> bool {
     ["y", "n", "yes", "no", "on", "off"].iter().any(|w| s.eq_ignore_ascii_case(w))
 }

@@ -4,7 +4,7 @@
 //! objects to the sharded set, so it is tested with fixture YAML and golden files and no
 //! cluster. Around it: [`manifests`] reads and writes multi-document YAML, and [`render`]
 //! turns the sharded set into files with a `kustomization.yaml` for people who keep their
-//! Flux install in Git. [`up`] runs the whole procedure: cluster ([`kind`] or [`local`]),
+//! Flux install in Git. [`up`] runs the whole procedure: cluster ([`kind`] or [`crate::local`]),
 //! [`apply`] in order, [`wait`], and on the local target the real controllers
 //! ([`flux_runtime`]) with the layer served from a local Git server ([`manifest_tree`]).
 //!
@@ -13,16 +13,15 @@
 //! which Flux itself syncs.
 
 pub mod apply;
-pub mod command;
 pub mod flux_runtime;
 pub mod flux_source;
 pub mod infra_layer;
 pub mod kind;
 pub mod layer_wait;
-pub mod local;
 pub mod manifest_tree;
 pub mod manifests;
 pub mod render;
+pub mod render_install;
 pub mod shard_transform;
 pub mod steps;
 pub mod up;

@@ -10,11 +10,13 @@ use serde_json::json;
 use super::infra_layer::{self, Source};
 pub use super::steps::Steps;
 use super::{Placement, ShardOptions, shard_install};
-use super::{apply, flux_runtime, flux_source, kind, layer_wait, local, wait};
-use crate::cluster::{self, Target as ClusterTarget};
+use super::{apply, flux_runtime, flux_source, kind, layer_wait, wait};
+use crate::cluster::{self, ConnectOptions};
+use crate::kind_config::KindConfig;
+use crate::local::{self, user_kubeconfig};
 
 /// Where the stack goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpTarget {
     /// A kind cluster from kind-config.yaml (needs kind and Docker).
     Kind,
@@ -29,6 +31,8 @@ pub enum UpTarget {
 pub struct UpOptions {
     /// Target; None picks kind where it can run, else local.
     pub target: Option<UpTarget>,
+    /// The current cluster (`--kubeconfig`, `--context`), for `--target current`.
+    pub current: ConnectOptions,
     /// Number of shards; None: the shard labels in the kind config.
     pub shards: Option<usize>,
     /// Required (the seed) or preferred node affinity.
@@ -56,20 +60,41 @@ pub struct UpOptions {
     /// Wait until the infrastructure Kustomizations are Ready (plain output; the
     /// dashboard shows the same live otherwise).
     pub wait_for_layer: bool,
+    /// Local target: add the `kwok-shardwatch` context to the user's kubeconfig and make it current.
+    pub update_user_kubeconfig: bool,
 }
 
-/// Counts the shard labels in a kind config: the number of shards the seed wants.
-pub fn shards_in_kind_config(text: &str, label_key: &str) -> usize {
-    text.lines().filter(|l| l.trim_start().starts_with(&format!("{label_key}:"))).count()
+/// Everything `down` needs to know.
+#[derive(Debug, Clone)]
+pub struct DownOptions {
+    /// Which target `up` used.
+    pub target: UpTarget,
+    /// kind config naming the kind cluster; None: the built-in one.
+    pub kind_config: Option<PathBuf>,
+    /// Local target: remove the `kwok-shardwatch` context from the user's kubeconfig.
+    pub update_user_kubeconfig: bool,
+    /// `--kubeconfig`, which names the user's kubeconfig when given.
+    pub kubeconfig_flag: Option<PathBuf>,
+}
+
+/// The shards to set up: `shard1..N` for `--shards N`, else the shards the kind config's
+/// nodes are labelled for (so each shard has its node), else one.
+pub fn shard_names(shards: Option<usize>, kind_config: &KindConfig, label_key: &str) -> Vec<String> {
+    let numbered = |n: usize| (1..=n.max(1)).map(|i| format!("shard{i}")).collect();
+    match shards {
+        Some(n) => numbered(n),
+        None => match kind_config.shards(label_key) {
+            labelled if labelled.is_empty() => numbered(1),
+            labelled => labelled,
+        },
+    }
 }
 
 /// Runs `up`; returns the kubeconfig of the cluster it stood up (None: the current one).
-pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) -> Result<Option<PathBuf>> {
-    let kind_text = match &opts.kind_config {
-        Some(p) => std::fs::read_to_string(p).wrap_err_with(|| format!("reading {}", p.display()))?,
-        None => local::KIND_CONFIG.to_string(),
-    };
-    let shards_n = opts.shards.unwrap_or_else(|| shards_in_kind_config(&kind_text, &opts.label_key)).max(1);
+pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Option<PathBuf>> {
+    let kind_config = KindConfig::read(opts.kind_config.as_deref())?;
+    let shards = shard_names(opts.shards, &kind_config, &opts.label_key);
+    let shards_n = shards.len();
     let target = match opts.target {
         Some(t) => t,
         None if kind::available().await => UpTarget::Kind,
@@ -86,7 +111,13 @@ pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) ->
     steps.step(&format!("cluster ({target:?})"));
     let mut progress = |line: &str| steps.detail(line);
     let kubeconfig = match target {
-        UpTarget::Local => Some(local::start(opts.kind_config.as_deref(), &mut progress).await?),
+        UpTarget::Local => {
+            let ours = local::start(opts.kind_config.as_deref(), &mut progress).await?;
+            if opts.update_user_kubeconfig {
+                add_user_context(&ours, opts.current.kubeconfig.as_deref(), &mut progress)?;
+            }
+            Some(ours)
+        }
         UpTarget::Kind => {
             let config = match &opts.kind_config {
                 Some(p) => p.clone(),
@@ -95,14 +126,13 @@ pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) ->
             if !kind::available().await {
                 bail!("--target kind needs the `kind` CLI and a running Docker engine; try --target local");
             }
-            Some(kind::create(&config, &local::cache_dir(), &mut progress).await?)
+            Some(kind::create(&config, &kind_config, &local::cache_dir(), &mut progress).await?)
         }
         UpTarget::Current => None,
     };
-    let target_cfg = ClusterTarget {
-        kubeconfig: kubeconfig.clone().or_else(|| current.kubeconfig.clone()),
-        context: if kubeconfig.is_some() { None } else { current.context.clone() },
-        objects_namespace: None,
+    let target_cfg = match &kubeconfig {
+        Some(path) => ConnectOptions { kubeconfig: Some(path.clone()), context: None },
+        None => opts.current.clone(),
     };
     let (client, info) = cluster::connect(&target_cfg).await?;
     steps.detail(&format!("connected to {} ({})", info.server, info.kubernetes_version.unwrap_or_default()));
@@ -118,7 +148,7 @@ pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) ->
 
     steps.step(&format!("shard transform ({shards_n} shards, {} placement)", opts.placement));
     let shard_opts = ShardOptions {
-        shards: (1..=shards_n).map(|i| format!("shard{i}")).collect(),
+        shards,
         label_key: opts.label_key.clone(),
         placement: opts.placement,
         namespace: opts.namespace.clone(),
@@ -233,30 +263,60 @@ pub async fn up(opts: &UpOptions, current: &ClusterTarget, steps: &mut Steps) ->
     Ok(kubeconfig)
 }
 
+/// Adds the local cluster's context to the user's kubeconfig, unless that file is the
+/// local cluster's own (as in the test suite, which points KUBECONFIG at it).
+fn add_user_context(ours: &Path, flag: Option<&Path>, progress: &mut dyn FnMut(&str)) -> Result<()> {
+    let Some(user) = user_kubeconfig::user_kubeconfig(flag) else {
+        progress("no HOME and no KUBECONFIG: the local cluster's context is not added anywhere");
+        return Ok(());
+    };
+    if local::same_file(&user, ours) {
+        return Ok(());
+    }
+    user_kubeconfig::add(&user, ours)?;
+    progress(&format!(
+        "context {} added to {} and made current (--no-kubeconfig-update leaves it alone)",
+        user_kubeconfig::CONTEXT,
+        user.display()
+    ));
+    Ok(())
+}
+
 fn write_builtin_kind_config() -> Result<PathBuf> {
     let path = local::cache_dir().join("kind-config.yaml");
     std::fs::create_dir_all(local::cache_dir())?;
-    std::fs::write(&path, local::KIND_CONFIG)?;
+    std::fs::write(&path, crate::kind_config::BUILTIN)?;
     Ok(path)
 }
 
 /// `shardwatch down`: removes what `up` created.
-pub async fn down(target: UpTarget, kind_config: Option<&Path>, steps: &mut Steps) -> Result<()> {
-    match target {
+pub async fn down(opts: &DownOptions, steps: &mut Steps) -> Result<()> {
+    let kind_config = opts.kind_config.as_deref();
+    match opts.target {
         UpTarget::Local => {
             // The controllers first: with the API server gone they would only log errors.
             steps.step("stopping the Flux controllers and the local Git server");
             flux_runtime::stop(&mut |l| steps.detail(l)).await?;
             steps.step("stopping the local control plane");
-            local::stop(&mut |l| steps.detail(l)).await
+            local::stop(&mut |l| steps.detail(l)).await?;
+            if opts.update_user_kubeconfig {
+                if let Some(user) = user_kubeconfig::user_kubeconfig(opts.kubeconfig_flag.as_deref()) {
+                    if user_kubeconfig::remove(&user)? {
+                        steps.detail(&format!(
+                            "context {} removed from {}",
+                            user_kubeconfig::CONTEXT,
+                            user.display()
+                        ));
+                    }
+                }
+            }
+            Ok(())
         }
         UpTarget::Kind => {
             steps.step("deleting the kind cluster");
-            let config = match kind_config {
-                Some(p) => p.to_path_buf(),
-                None => write_builtin_kind_config()?,
-            };
-            kind::delete(&config).await
+            // A config that cannot be read any more still names the seed's cluster.
+            let name = KindConfig::read(kind_config).unwrap_or_else(|_| KindConfig::builtin()).name;
+            kind::delete(&name).await
         }
         UpTarget::Current => bail!(
             "shardwatch did not create the current cluster, so `down` leaves it alone; \
@@ -269,9 +329,43 @@ pub async fn down(target: UpTarget, kind_config: Option<&Path>, steps: &mut Step
 mod tests {
     use super::*;
 
+    const KEY: &str = "sharding.fluxcd.io/key";
+
     #[test]
-    fn counts_the_seed_shards_in_the_kind_config() {
-        assert_eq!(shards_in_kind_config(local::KIND_CONFIG, "sharding.fluxcd.io/key"), 3);
-        assert_eq!(shards_in_kind_config("nodes: []", "sharding.fluxcd.io/key"), 0);
+    fn the_local_context_goes_to_the_named_kubeconfig_but_never_into_our_own() {
+        let dir = std::env::temp_dir().join(format!("sw-up-context-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let ours = dir.join("kubeconfig.yaml");
+        let text = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\n\
+                    users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n\
+                    current-context: x\n";
+        std::fs::write(&ours, text).unwrap();
+        let mut said = Vec::new();
+        // The test suite points KUBECONFIG (or --kubeconfig) at the cluster's own file: left alone.
+        add_user_context(&ours, Some(&ours), &mut |l| said.push(l.to_string())).unwrap();
+        assert_eq!(std::fs::read_to_string(&ours).unwrap(), text);
+        assert!(said.is_empty(), "{said:?}");
+        let user = dir.join("user-config");
+        add_user_context(&ours, Some(&user), &mut |l| said.push(l.to_string())).unwrap();
+        let written = std::fs::read_to_string(&user).unwrap();
+        assert!(written.contains("current-context: kwok-shardwatch"), "{written}");
+        assert!(said[0].starts_with("context kwok-shardwatch added to "), "{said:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_seed_wants_the_shards_its_workers_are_labelled_for() {
+        assert_eq!(shard_names(None, &KindConfig::builtin(), KEY), ["shard1", "shard2", "shard3"]);
+        let no_nodes = KindConfig::parse("nodes: []", "t").unwrap();
+        assert_eq!(shard_names(None, &no_nodes, KEY), ["shard1"], "at least one shard");
+        assert_eq!(shard_names(Some(5), &KindConfig::builtin(), KEY).len(), 5);
+        assert_eq!(shard_names(Some(0), &no_nodes, KEY), ["shard1"]);
+        let named = KindConfig::parse(
+            "nodes:\n- role: worker\n  labels: {k: shardA}\n- role: worker\n  labels: {k: shardB}\n",
+            "t",
+        )
+        .unwrap();
+        assert_eq!(shard_names(None, &named, "k"), ["shardA", "shardB"]);
     }
 }

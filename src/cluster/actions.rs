@@ -1,6 +1,9 @@
 //! Actions that change the cluster on purpose (failover demos): the only writes outside
 //! `up`. Each is a plain value so the command line and the dashboard's command channel
-//! ([`serve`]) can describe it for a confirmation prompt before [`perform`] carries it out.
+//! ([`serve`]) can describe it for a confirmation prompt before [`perform`] carries it out,
+//! and each result is a plain [`Outcome`] that callers word as they need.
+
+use std::fmt;
 
 use color_eyre::eyre::{Report, Result, WrapErr, bail, eyre};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -10,17 +13,8 @@ use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::bootstrap::{kind, local};
 use crate::model::discovery::controller_ref;
-
-/// Where a node runs, which decides how it is failed and restored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum NodeHost {
-    /// The local control plane (tests/localcluster/cluster.sh): kwok stops heartbeating the node.
-    Local,
-    /// A kind cluster: the node's Docker container is stopped or started.
-    Kind,
-}
+use crate::node_host::NodeHost;
 
 /// One change to the cluster, described before it is performed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,26 +71,74 @@ impl Action {
     }
 }
 
-/// Carries out `action`; returns what was done, one line per change.
-pub async fn perform(client: &Client, flux_ns: &str, action: &Action) -> Result<String> {
-    match action {
-        Action::FailNode { node, host: NodeHost::Local } => {
-            local::fail_node(node).await?;
-            Ok(format!(
+/// What an action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A node was made to fail.
+    NodeFailed { node: String, host: NodeHost },
+    /// A failed node was brought back.
+    NodeRestored { node: String, host: NodeHost },
+    /// A pod was deleted.
+    PodDeleted { namespace: String, pod: String },
+    /// A node was marked unschedulable (`true`) or schedulable again (`false`).
+    Cordoned { node: String, unschedulable: bool },
+    /// A node was cordoned and these pods (`namespace/name`) on it were deleted.
+    Drained { node: String, namespace: String, pods_deleted: Vec<String> },
+    /// These Deployments (`namespace/name`) were scaled to `replicas`.
+    Scaled { deployments: Vec<String>, replicas: i32 },
+}
+
+impl Outcome {
+    /// What was done, one line per change, as `chaos` prints it.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            Outcome::NodeFailed { node, host: NodeHost::Local } => vec![format!(
                 "node {node} failed (heartbeats stopped; NotReady once the node monitor grace period passes)"
-            ))
+            )],
+            Outcome::NodeRestored { node, host: NodeHost::Local } => {
+                vec![format!("node {node} restored (heartbeats resumed)")]
+            }
+            Outcome::NodeFailed { node, host: NodeHost::Kind } => {
+                vec![format!("node {node} failed (container stopped)")]
+            }
+            Outcome::NodeRestored { node, host: NodeHost::Kind } => {
+                vec![format!("node {node} restored (container started)")]
+            }
+            Outcome::PodDeleted { namespace, pod } => vec![format!("deleted pod {namespace}/{pod}")],
+            Outcome::Cordoned { node, unschedulable } => {
+                vec![format!("node {node} {}", if *unschedulable { "cordoned" } else { "uncordoned" })]
+            }
+            Outcome::Drained { node, namespace, pods_deleted } => {
+                let mut lines = vec![format!("node {node} cordoned")];
+                lines.extend(pods_deleted.iter().map(|p| format!("deleted pod {p}")));
+                if pods_deleted.is_empty() {
+                    lines.push(format!("no pod of {namespace} on {node}"));
+                }
+                lines
+            }
+            Outcome::Scaled { deployments, replicas } => {
+                deployments.iter().map(|d| format!("deployment {d} scaled to {replicas} replicas")).collect()
+            }
         }
-        Action::RestoreNode { node, host: NodeHost::Local } => {
-            local::restore_node(node).await?;
-            Ok(format!("node {node} restored (heartbeats resumed)"))
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.lines().join("\n"))
+    }
+}
+
+/// Carries out `action`; returns what was done.
+pub async fn perform(client: &Client, flux_ns: &str, action: &Action) -> Result<Outcome> {
+    match action {
+        Action::FailNode { node, host } => {
+            crate::node_host::fail(node, *host).await?;
+            Ok(Outcome::NodeFailed { node: node.clone(), host: *host })
         }
-        Action::FailNode { node, host: NodeHost::Kind } => {
-            kind::node_container("stop", node).await?;
-            Ok(format!("node {node} failed (container stopped)"))
-        }
-        Action::RestoreNode { node, host: NodeHost::Kind } => {
-            kind::node_container("start", node).await?;
-            Ok(format!("node {node} restored (container started)"))
+        Action::RestoreNode { node, host } => {
+            crate::node_host::restore(node, *host).await?;
+            Ok(Outcome::NodeRestored { node: node.clone(), host: *host })
         }
         Action::DeletePod { pod } => {
             Api::<Pod>::namespaced(client.clone(), flux_ns)
@@ -104,12 +146,15 @@ pub async fn perform(client: &Client, flux_ns: &str, action: &Action) -> Result<
                 .await
                 .map_err(plain)
                 .wrap_err_with(|| format!("deleting pod {flux_ns}/{pod}"))?;
-            Ok(format!("deleted pod {flux_ns}/{pod}"))
+            Ok(Outcome::PodDeleted { namespace: flux_ns.to_string(), pod: pod.clone() })
         }
         Action::Cordon { node } => set_unschedulable(client, node, true).await,
         Action::Uncordon { node } => set_unschedulable(client, node, false).await,
         Action::Drain { node } => drain(client, flux_ns, node).await,
-        Action::Scale { deployment, replicas } => scale(client, flux_ns, deployment, *replicas).await,
+        Action::Scale { deployment, replicas } => {
+            scale(client, flux_ns, deployment, *replicas).await?;
+            Ok(Outcome::Scaled { deployments: vec![format!("{flux_ns}/{deployment}")], replicas: *replicas })
+        }
         Action::ScaleShard { shard, replicas, shard_label } => {
             let api = Api::<Deployment>::namespaced(client.clone(), flux_ns);
             let list = api
@@ -128,31 +173,32 @@ pub async fn perform(client: &Client, flux_ns: &str, action: &Action) -> Result<
             if names.is_empty() {
                 bail!("no controller Deployment of shard {shard} in namespace {flux_ns}");
             }
-            let mut done = Vec::new();
+            let mut deployments = Vec::new();
             for name in names {
-                done.push(scale(client, flux_ns, &name, *replicas).await?);
+                scale(client, flux_ns, &name, *replicas).await?;
+                deployments.push(format!("{flux_ns}/{name}"));
             }
-            Ok(done.join("\n"))
+            Ok(Outcome::Scaled { deployments, replicas: *replicas })
         }
     }
 }
 
-/// How an action sent to [`serve`] went: what was done, or why it failed (one line each).
+/// How an action sent to [`serve`] went: what was done, or why it failed (one line).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub struct ActionReport {
     /// The action performed.
     pub action: Action,
-    /// What was done ([`perform`]'s lines), or the error with its causes.
-    pub result: std::result::Result<String, String>,
+    /// What was done, or the error with its causes.
+    pub result: std::result::Result<Outcome, String>,
 }
 
 /// The dashboard's command channel: performs each action received, one at a time, logs
-/// it and sends back its [`Outcome`]. Ends when `actions` closes or nobody listens.
+/// it and sends back its [`ActionReport`]. Ends when `actions` closes or nobody listens.
 pub async fn serve(
     client: Client,
     flux_ns: String,
     mut actions: mpsc::Receiver<Action>,
-    outcomes: mpsc::Sender<Outcome>,
+    reports: mpsc::Sender<ActionReport>,
 ) {
     while let Some(action) = actions.recv().await {
         let what = action.describe(&flux_ns);
@@ -162,7 +208,7 @@ pub async fn serve(
             Ok(done) => tracing::info!(action = %what, done = %done, "action done"),
             Err(e) => tracing::warn!(action = %what, error = %e, "action failed"),
         }
-        if outcomes.send(Outcome { action, result }).await.is_err() {
+        if reports.send(ActionReport { action, result }).await.is_err() {
             return;
         }
     }
@@ -177,18 +223,19 @@ fn plain(e: kube::Error) -> Report {
     }
 }
 
-async fn set_unschedulable(client: &Client, node: &str, unschedulable: bool) -> Result<String> {
+async fn set_unschedulable(client: &Client, node: &str, unschedulable: bool) -> Result<Outcome> {
     let patch = json!({ "spec": { "unschedulable": unschedulable } });
     Api::<Node>::all(client.clone())
         .patch(node, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .map_err(plain)
         .wrap_err_with(|| format!("patching node {node}"))?;
-    Ok(format!("node {node} {}", if unschedulable { "cordoned" } else { "uncordoned" }))
+    Ok(Outcome::Cordoned { node: node.to_string(), unschedulable })
 }
 
-async fn drain(client: &Client, flux_ns: &str, node: &str) -> Result<String> {
-    let mut done = vec![set_unschedulable(client, node, true).await?];
+async fn drain(client: &Client, flux_ns: &str, node: &str) -> Result<Outcome> {
+    set_unschedulable(client, node, true).await?;
+    let mut pods_deleted = Vec::new();
     let pods = Api::<Pod>::namespaced(client.clone(), flux_ns);
     let on_node = ListParams::default().fields(&format!("spec.nodeName={node}"));
     let list = pods
@@ -202,15 +249,12 @@ async fn drain(client: &Client, flux_ns: &str, node: &str) -> Result<String> {
             .await
             .map_err(plain)
             .wrap_err_with(|| format!("deleting pod {flux_ns}/{name}"))?;
-        done.push(format!("deleted pod {flux_ns}/{name}"));
+        pods_deleted.push(format!("{flux_ns}/{name}"));
     }
-    if done.len() == 1 {
-        done.push(format!("no pod of {flux_ns} on {node}"));
-    }
-    Ok(done.join("\n"))
+    Ok(Outcome::Drained { node: node.to_string(), namespace: flux_ns.to_string(), pods_deleted })
 }
 
-async fn scale(client: &Client, flux_ns: &str, deployment: &str, replicas: i32) -> Result<String> {
+async fn scale(client: &Client, flux_ns: &str, deployment: &str, replicas: i32) -> Result<()> {
     if replicas < 0 {
         bail!("replicas must be 0 or more, not {replicas}");
     }
@@ -220,7 +264,7 @@ async fn scale(client: &Client, flux_ns: &str, deployment: &str, replicas: i32) 
         .await
         .map_err(plain)
         .wrap_err_with(|| format!("scaling deployment {flux_ns}/{deployment}"))?;
-    Ok(format!("deployment {flux_ns}/{deployment} scaled to {replicas} replicas"))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -241,5 +285,30 @@ mod tests {
         );
         let drain = Action::Drain { node: "w".into() };
         assert!(drain.describe("flux").contains("delete every pod of namespace flux on it"));
+    }
+
+    #[test]
+    fn outcomes_print_one_line_per_change() {
+        let drained = Outcome::Drained {
+            node: "w3".into(),
+            namespace: "f".into(),
+            pods_deleted: vec!["f/a".into(), "f/b".into()],
+        };
+        assert_eq!(drained.to_string(), "node w3 cordoned\ndeleted pod f/a\ndeleted pod f/b");
+        let empty = Outcome::Drained { node: "w3".into(), namespace: "f".into(), pods_deleted: vec![] };
+        assert_eq!(empty.to_string(), "node w3 cordoned\nno pod of f on w3");
+        let scaled = Outcome::Scaled { deployments: vec!["f/a".into(), "f/b".into()], replicas: 0 };
+        assert_eq!(
+            scaled.to_string(),
+            "deployment f/a scaled to 0 replicas\ndeployment f/b scaled to 0 replicas"
+        );
+        let failed = Outcome::NodeFailed { node: "w2".into(), host: NodeHost::Kind };
+        assert_eq!(failed.to_string(), "node w2 failed (container stopped)");
+        let back = Outcome::NodeRestored { node: "w2".into(), host: NodeHost::Local };
+        assert_eq!(back.to_string(), "node w2 restored (heartbeats resumed)");
+        let cordoned = Outcome::Cordoned { node: "w1".into(), unschedulable: false };
+        assert_eq!(cordoned.to_string(), "node w1 uncordoned");
+        let deleted = Outcome::PodDeleted { namespace: "f".into(), pod: "p".into() };
+        assert_eq!(deleted.to_string(), "deleted pod f/p");
     }
 }

@@ -2,7 +2,6 @@
 //! turns API objects into trimmed `ClusterEvent`s for the model.
 
 pub mod actions;
-pub mod node_host;
 pub mod trim;
 pub mod watch;
 
@@ -26,19 +25,41 @@ use crate::model::{Change, ClusterEvent, ClusterInfo, ModelConfig, Object, Objec
 use watch::Trimmer;
 
 /// Which cluster to talk to, as kubectl's flags name it.
-#[derive(Debug, Clone, Default)]
-pub struct Target {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
     /// `--kubeconfig`: one file, overriding `KUBECONFIG`.
     pub kubeconfig: Option<PathBuf>,
     /// `--context`: a context other than the current one.
     pub context: Option<String>,
+}
+
+/// What to watch and how to read it: the dashboard's and the headless commands' common ground.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchOptions {
+    /// The cluster.
+    pub connect: ConnectOptions,
     /// `-n`: follow Flux objects in this namespace only (None: all namespaces).
     pub objects_namespace: Option<String>,
+    /// Where the Flux controllers run.
+    pub flux_namespace: String,
+    /// The label key that assigns Flux objects and nodes to shards.
+    pub shard_label: String,
+}
+
+impl WatchOptions {
+    /// How the model should read what it sees.
+    pub fn model_config(&self) -> ModelConfig {
+        ModelConfig {
+            flux_namespace: self.flux_namespace.clone(),
+            shard_label: self.shard_label.clone(),
+            ..ModelConfig::default()
+        }
+    }
 }
 
 /// Builds a client the way kubectl would: `--kubeconfig`, else `KUBECONFIG` (several
 /// paths merged), else `~/.kube/config`, else in-cluster; `--context` picks a context.
-pub async fn connect(target: &Target) -> Result<(Client, ClusterInfo)> {
+pub async fn connect(target: &ConnectOptions) -> Result<(Client, ClusterInfo)> {
     let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
     let kubeconfig = match &target.kubeconfig {
         Some(path) => Some(
@@ -86,9 +107,10 @@ fn default_kubeconfig_exists() -> bool {
 }
 
 /// Starts one watcher per followed kind; they stop when `tx`'s receiver is dropped.
+/// `objects_namespace`: follow Flux objects there only (None: all namespaces).
 pub fn spawn_watchers(
     client: &Client,
-    target: &Target,
+    objects_namespace: Option<&str>,
     config: &ModelConfig,
     tx: &mpsc::Sender<ClusterEvent>,
 ) -> Vec<JoinHandle<()>> {
@@ -165,7 +187,7 @@ pub fn spawn_watchers(
     for kind in FluxKind::ALL {
         let ar = flux_resource(kind);
         let flabel = label.clone();
-        let api = match &target.objects_namespace {
+        let api = match objects_namespace {
             Some(ns) => Api::<DynamicObject>::namespaced_with(c(), ns, &ar),
             None => Api::<DynamicObject>::all_with(c(), &ar),
         };

@@ -315,3 +315,7 @@ fn conditions(status: &Value) -> Vec<Condition> {
 fn to_time(t: &k8s_openapi::jiff::Timestamp) -> Time {
     chrono::DateTime::from_timestamp(t.as_second(), t.subsec_nanosecond().max(0) as u32).unwrap_or_default()
 }
+
+#[cfg(test)]
+#[path = "trim_tests.rs"]
+mod tests;

@@ -5,8 +5,8 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use color_eyre::eyre::Result;
 
-use crate::cli::{ChaosCommand, Cli};
-use crate::cluster::{self, actions::Action, actions::NodeHost};
+use crate::cluster::{self, ConnectOptions, actions::Action};
+use crate::node_host::NodeHost;
 
 /// Exit code: the action failed.
 const FAILED: i32 = 1;
@@ -15,45 +15,86 @@ const CANNOT: i32 = 2;
 /// Exit code: refused (`--read-only`, or not confirmed).
 const REFUSED: i32 = 3;
 
+/// One chaos action as asked for on the command line, before where its node runs is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChaosRequest {
+    /// Fail a node.
+    FailNode { node: String },
+    /// Bring a failed node back.
+    RestoreNode { node: String },
+    /// Delete a pod in the Flux namespace.
+    DeletePod { pod: String },
+    /// Mark a node unschedulable.
+    Cordon { node: String },
+    /// Mark a node schedulable again.
+    Uncordon { node: String },
+    /// Cordon a node, then delete the Flux namespace's pods on it.
+    Drain { node: String },
+    /// Set the replicas of a Deployment in the Flux namespace.
+    Scale { deployment: String, replicas: i32 },
+    /// Set the replicas of every controller Deployment of a shard.
+    ScaleShard { shard: String, replicas: i32 },
+}
+
+/// What `chaos` needs to know.
+#[derive(Debug, Clone)]
+pub struct ChaosOptions {
+    /// The action.
+    pub request: ChaosRequest,
+    /// The cluster.
+    pub connect: ConnectOptions,
+    /// Where the Flux controllers run.
+    pub flux_namespace: String,
+    /// The label key that assigns nodes and Deployments to shards.
+    pub shard_label: String,
+    /// Refuse (`--read-only`).
+    pub read_only: bool,
+    /// Do not ask for confirmation.
+    pub yes: bool,
+    /// Where the nodes run, if the command line said so (`--target`).
+    pub node_host: Option<NodeHost>,
+}
+
 /// Runs one chaos action; returns the exit code.
-pub async fn run(cli: &Cli, command: &ChaosCommand, yes: bool, target: Option<NodeHost>) -> Result<i32> {
-    if cli.read_only {
+pub async fn run(opts: &ChaosOptions) -> Result<i32> {
+    let command = &opts.request;
+    if opts.read_only {
         eprintln!(
             "shardwatch: refusing `chaos {}`: --read-only forbids changing the cluster",
             summary(command)
         );
         return Ok(REFUSED);
     }
-    let action = match action(cli, command, target).await {
+    let action = match action(opts).await {
         Ok(a) => a,
         Err(why) => {
             eprintln!("shardwatch: {why}");
             return Ok(CANNOT);
         }
     };
-    let what = action.describe(&cli.flux_namespace);
-    if !yes && !std::io::stdin().is_terminal() {
+    let what = action.describe(&opts.flux_namespace);
+    if !opts.yes && !std::io::stdin().is_terminal() {
         eprintln!(
             "shardwatch: refusing to {what}: stdin is not a terminal, so it cannot be confirmed; \
              pass --yes to confirm non-interactively"
         );
         return Ok(REFUSED);
     }
-    let (client, info) = match cluster::connect(&cli.target()).await {
+    let (client, info) = match cluster::connect(&opts.connect).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("shardwatch: {e:#}");
             return Ok(CANNOT);
         }
     };
-    if !yes {
+    if !opts.yes {
         eprintln!("cluster: context {} at {}", info.context, info.server);
         if !confirmed(&what, &mut std::io::stdin().lock(), &mut std::io::stderr())? {
             eprintln!("shardwatch: not confirmed; nothing changed");
             return Ok(REFUSED);
         }
     }
-    match cluster::actions::perform(&client, &cli.flux_namespace, &action).await {
+    match cluster::actions::perform(&client, &opts.flux_namespace, &action).await {
         Ok(done) => {
             println!("{done}");
             Ok(0)
@@ -75,46 +116,46 @@ pub fn confirmed(what: &str, input: &mut dyn BufRead, prompt: &mut dyn Write) ->
 }
 
 /// The command as typed, for messages that come before anything is resolved.
-fn summary(command: &ChaosCommand) -> String {
+fn summary(command: &ChaosRequest) -> String {
     match command {
-        ChaosCommand::FailNode { node } => format!("fail-node {node}"),
-        ChaosCommand::RestoreNode { node } => format!("restore-node {node}"),
-        ChaosCommand::DeletePod { pod } => format!("delete-pod {pod}"),
-        ChaosCommand::Cordon { node } => format!("cordon {node}"),
-        ChaosCommand::Uncordon { node } => format!("uncordon {node}"),
-        ChaosCommand::Drain { node } => format!("drain {node}"),
-        ChaosCommand::Scale { deployment, replicas } => format!("scale {deployment} --replicas {replicas}"),
-        ChaosCommand::ScaleShard { shard, replicas } => format!("scale-shard {shard} --replicas {replicas}"),
+        ChaosRequest::FailNode { node } => format!("fail-node {node}"),
+        ChaosRequest::RestoreNode { node } => format!("restore-node {node}"),
+        ChaosRequest::DeletePod { pod } => format!("delete-pod {pod}"),
+        ChaosRequest::Cordon { node } => format!("cordon {node}"),
+        ChaosRequest::Uncordon { node } => format!("uncordon {node}"),
+        ChaosRequest::Drain { node } => format!("drain {node}"),
+        ChaosRequest::Scale { deployment, replicas } => format!("scale {deployment} --replicas {replicas}"),
+        ChaosRequest::ScaleShard { shard, replicas } => format!("scale-shard {shard} --replicas {replicas}"),
     }
 }
 
 /// The action a command asks for; node failures need to know where the node runs.
-async fn action(cli: &Cli, command: &ChaosCommand, target: Option<NodeHost>) -> Result<Action, String> {
-    Ok(match command {
-        ChaosCommand::FailNode { node } => {
-            Action::FailNode { node: node.clone(), host: node_host(cli, target, "fail", node).await? }
+async fn action(opts: &ChaosOptions) -> Result<Action, String> {
+    Ok(match &opts.request {
+        ChaosRequest::FailNode { node } => {
+            Action::FailNode { node: node.clone(), host: node_host(opts, "fail", node).await? }
         }
-        ChaosCommand::RestoreNode { node } => {
-            Action::RestoreNode { node: node.clone(), host: node_host(cli, target, "restore", node).await? }
+        ChaosRequest::RestoreNode { node } => {
+            Action::RestoreNode { node: node.clone(), host: node_host(opts, "restore", node).await? }
         }
-        ChaosCommand::DeletePod { pod } => Action::DeletePod { pod: pod.clone() },
-        ChaosCommand::Cordon { node } => Action::Cordon { node: node.clone() },
-        ChaosCommand::Uncordon { node } => Action::Uncordon { node: node.clone() },
-        ChaosCommand::Drain { node } => Action::Drain { node: node.clone() },
-        ChaosCommand::Scale { deployment, replicas } => {
+        ChaosRequest::DeletePod { pod } => Action::DeletePod { pod: pod.clone() },
+        ChaosRequest::Cordon { node } => Action::Cordon { node: node.clone() },
+        ChaosRequest::Uncordon { node } => Action::Uncordon { node: node.clone() },
+        ChaosRequest::Drain { node } => Action::Drain { node: node.clone() },
+        ChaosRequest::Scale { deployment, replicas } => {
             Action::Scale { deployment: deployment.clone(), replicas: *replicas }
         }
-        ChaosCommand::ScaleShard { shard, replicas } => Action::ScaleShard {
+        ChaosRequest::ScaleShard { shard, replicas } => Action::ScaleShard {
             shard: shard.clone(),
             replicas: *replicas,
-            shard_label: cli.shard_label.clone(),
+            shard_label: opts.shard_label.clone(),
         },
     })
 }
 
 /// `--target`, else local when the kubeconfig in use is the local cluster's; else a refusal.
-async fn node_host(cli: &Cli, target: Option<NodeHost>, verb: &str, node: &str) -> Result<NodeHost, String> {
-    cluster::node_host::node_host(target, cli.kubeconfig.as_deref()).await.map_err(|why| {
+async fn node_host(opts: &ChaosOptions, verb: &str, node: &str) -> Result<NodeHost, String> {
+    crate::node_host::node_host(opts.node_host, opts.connect.kubeconfig.as_deref()).await.map_err(|why| {
         format!(
             "cannot {verb} node {node}: {why}, so shardwatch does not know how; pass --target local \
              (tests/localcluster) or --target kind (docker stop/start of the node's container). Other \

@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::Utc;
 use color_eyre::eyre::Result;
 
-use crate::cli::{Cli, Format};
+use super::Format;
+use crate::cluster::WatchOptions;
 use crate::model::explain::{EventLine, Explanation, Outcome, explain};
 use crate::model::objects::{FluxKey, FluxKind};
 use crate::model::verdict::human_duration;
@@ -56,18 +57,32 @@ pub fn exit_code(e: &Explanation) -> i32 {
     }
 }
 
+/// What `explain` needs to know.
+#[derive(Debug, Clone)]
+pub struct ExplainOptions {
+    /// The cluster and what to watch in it.
+    pub watch: WatchOptions,
+    /// The object, as typed: `KIND/NAMESPACE/NAME` or `KIND/NAME`.
+    pub object: String,
+    /// How to print.
+    pub format: Format,
+    /// How long to wait for the initial lists.
+    pub timeout: Duration,
+}
+
 /// `shardwatch explain`: waits for the initial lists, then prints the explanation.
-pub async fn run(cli: &Cli, target: &str, format: Format, timeout: Duration) -> Result<i32> {
+pub async fn run(opts: &ExplainOptions) -> Result<i32> {
+    let watch = &opts.watch;
     // Objects followed in one namespace (-n) are looked for there by default.
-    let default_ns = cli.namespace.as_deref().unwrap_or(&cli.flux_namespace);
-    let key = match parse_target(target, default_ns) {
+    let default_ns = watch.objects_namespace.as_deref().unwrap_or(&watch.flux_namespace);
+    let key = match parse_target(&opts.object, default_ns) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("shardwatch: {e}");
             return Ok(2);
         }
     };
-    let model = match super::collect(cli, timeout).await {
+    let model = match super::collect(watch, opts.timeout).await {
         Ok(m) => m,
         Err(e) => {
             eprintln!("shardwatch: cannot tell: {e:#}");
@@ -75,7 +90,7 @@ pub async fn run(cli: &Cli, target: &str, format: Format, timeout: Duration) -> 
         }
     };
     let e = explain(&model, &key, Utc::now());
-    match format {
+    match opts.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&e)?),
         Format::Text => print!("{}", render(&e)),
     }

@@ -7,8 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use color_eyre::eyre::Result;
 
-use super::{Feed, text};
-use crate::cli::{Cli, Format};
+use super::{Feed, Format, SnapshotOptions, text};
 use crate::latency::Latency;
 use crate::model::{Snapshot, Views};
 
@@ -19,19 +18,20 @@ const MIN_GAP: Duration = Duration::from_secs(1);
 /// Prints a snapshot once the lists are in, then after every change (at most one a second)
 /// until the cluster connection ends, the reader goes away, or Ctrl-C. Exit 0, or 2 when
 /// the cluster cannot be reached.
-pub async fn follow(cli: &Cli, format: Format, timeout: Duration) -> Result<i32> {
-    let mut feed = match Feed::open(cli).await {
+pub async fn follow(opts: &SnapshotOptions) -> Result<i32> {
+    let format = opts.format;
+    let mut feed = match Feed::open(&opts.watch).await {
         Ok(f) => f,
         Err(e) => {
             eprintln!("shardwatch: {e:#}");
             return Ok(2);
         }
     };
-    let mut live = feed.settle(timeout).await;
+    let mut live = feed.settle(opts.timeout).await;
     let mut out = std::io::stdout().lock();
     // The same incremental views as the dashboard: a line costs what changed plus printing.
     let mut views = Views::new();
-    let mut latency = Latency::new(cli.stats.as_deref());
+    let mut latency = Latency::new(opts.stats.as_deref());
     let result = loop {
         views.tick();
         let now = Utc::now();

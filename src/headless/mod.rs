@@ -12,10 +12,31 @@ use chrono::Utc;
 use color_eyre::eyre::Result;
 use tokio::sync::mpsc;
 
-use crate::cli::{Cli, Format};
-use crate::cluster;
+use crate::cluster::{self, WatchOptions};
 use crate::model::verdict::Verdict;
 use crate::model::{ClusterEvent, Model, ResourceKind, Snapshot, WatchState};
+
+/// How a snapshot or an explanation is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The stable JSON documented in the README.
+    Json,
+    /// A human summary.
+    Text,
+}
+
+/// What `snapshot` (once or `--follow`) needs to know.
+#[derive(Debug, Clone)]
+pub struct SnapshotOptions {
+    /// The cluster and what to watch in it.
+    pub watch: WatchOptions,
+    /// How to print.
+    pub format: Format,
+    /// How long to wait for the initial lists.
+    pub timeout: Duration,
+    /// `--follow`: write event-to-screen latency to this file at exit (`--stats`).
+    pub stats: Option<std::path::PathBuf>,
+}
 
 /// A kind is settled once its list arrived, or the API said it cannot be listed.
 fn settled(state: &WatchState) -> bool {
@@ -33,12 +54,12 @@ pub struct Feed {
 
 impl Feed {
     /// Connects and starts every watcher.
-    pub async fn open(cli: &Cli) -> Result<Feed> {
-        let (client, info) = cluster::connect(&cli.target()).await?;
-        let model = Model::new(cli.model_config());
+    pub async fn open(watch: &WatchOptions) -> Result<Feed> {
+        let (client, info) = cluster::connect(&watch.connect).await?;
+        let model = Model::new(watch.model_config());
         let (tx, rx) = mpsc::channel(1024);
         cluster::announce(info, &tx).await;
-        let tasks = cluster::spawn_watchers(&client, &cli.target(), &model.config, &tx);
+        let tasks = cluster::spawn_watchers(&client, watch.objects_namespace.as_deref(), &model.config, &tx);
         Ok(Feed { model, rx, tasks })
     }
 
@@ -84,15 +105,15 @@ impl Drop for Feed {
 }
 
 /// Connects, waits until every kind is listed (or `timeout`), and returns the model.
-pub async fn collect(cli: &Cli, timeout: Duration) -> Result<Model> {
-    let mut feed = Feed::open(cli).await?;
+pub async fn collect(watch: &WatchOptions, timeout: Duration) -> Result<Model> {
+    let mut feed = Feed::open(watch).await?;
     feed.settle(timeout).await;
-    Ok(std::mem::replace(&mut feed.model, Model::new(cli.model_config())))
+    Ok(std::mem::replace(&mut feed.model, Model::new(watch.model_config())))
 }
 
 /// `shardwatch snapshot`: prints the snapshot; exit 0, or 2 when the cluster cannot be reached.
-pub async fn snapshot(cli: &Cli, format: Format, timeout: Duration) -> Result<i32> {
-    let model = match collect(cli, timeout).await {
+pub async fn snapshot(opts: &SnapshotOptions) -> Result<i32> {
+    let model = match collect(&opts.watch, opts.timeout).await {
         Ok(m) => m,
         Err(e) => {
             eprintln!("shardwatch: {e:#}");
@@ -100,7 +121,7 @@ pub async fn snapshot(cli: &Cli, format: Format, timeout: Duration) -> Result<i3
         }
     };
     let snap = Snapshot::of(&model, Utc::now());
-    match format {
+    match opts.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&snap)?),
         Format::Text => print!("{}", text::render(&snap)),
     }
@@ -108,8 +129,8 @@ pub async fn snapshot(cli: &Cli, format: Format, timeout: Duration) -> Result<i3
 }
 
 /// `shardwatch check`: 0 healthy, 1 degraded or failing (reasons printed), 2 cannot tell.
-pub async fn check(cli: &Cli, timeout: Duration) -> Result<i32> {
-    let model = match collect(cli, timeout).await {
+pub async fn check(watch: &WatchOptions, timeout: Duration) -> Result<i32> {
+    let model = match collect(watch, timeout).await {
         Ok(m) => m,
         Err(e) => {
             eprintln!("shardwatch: cannot tell: {e:#}");

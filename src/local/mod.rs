@@ -1,7 +1,12 @@
-//! The local target: the project's own control plane (etcd, kube-apiserver,
+//! The local world: the project's own control plane (etcd, kube-apiserver,
 //! controller-manager, scheduler as processes, kwok as kubelets), for machines with no
 //! Docker. The scripts that build and run it are compiled into the binary and written
 //! to the cache, so an installed `shardwatch up` works outside the repository too.
+//!
+//! It sits beside `bootstrap` and `cluster`, importing neither: `bootstrap` starts and
+//! stops it, and node hosting ([`crate::node_host`]) fails and restores its nodes.
+
+pub mod user_kubeconfig;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -23,9 +28,6 @@ const SCRIPTS: [(&str, &str); 9] = [
     ("git_server.py", include_str!("../../tests/localcluster/git_server.py")),
 ];
 
-/// The seed's cluster description, used when no `--kind-config` is given.
-pub const KIND_CONFIG: &str = include_str!("../../kind-config.yaml");
-
 /// shardwatch's cache folder: `SHARDWATCH_CACHE`, else `$XDG_CACHE_HOME/shardwatch` or
 /// `~/.cache/shardwatch` (the same rule as the scripts).
 pub fn cache_dir() -> PathBuf {
@@ -46,21 +48,12 @@ pub fn manifests_dir() -> PathBuf {
     scripts_dir().join("manifests")
 }
 
-/// Writes the compiled-in `manifests/` tree to [`manifests_dir`].
-pub fn install_manifests() -> Result<PathBuf> {
-    let dir = manifests_dir();
-    std::fs::create_dir_all(scripts_dir())
-        .wrap_err_with(|| format!("creating {}", scripts_dir().display()))?;
-    super::manifest_tree::write_to(&dir)?;
-    Ok(dir)
-}
-
 /// Writes the scripts (and the kind config) into the cache; returns the scripts' folder.
 /// A file already as wanted is left alone: bash reads a running script as it goes, so
 /// rewriting one under another shardwatch's feet could break it.
 fn install_scripts() -> Result<PathBuf> {
     let dir = scripts_dir();
-    let files = SCRIPTS.iter().copied().chain([("kind-config.yaml", KIND_CONFIG)]);
+    let files = SCRIPTS.iter().copied().chain([("kind-config.yaml", crate::kind_config::BUILTIN)]);
     for (name, text) in files {
         let path = dir.join(name);
         if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
@@ -187,6 +180,14 @@ async fn node_sh(action: &str, node: &str) -> Result<()> {
 /// The kubeconfig of a running local cluster, if any.
 pub async fn kubeconfig() -> Option<PathBuf> {
     cluster_sh(&["kubeconfig"], None, &mut |_| {}).await.ok().map(PathBuf::from).filter(|p| p.is_file())
+}
+
+/// Whether `a` and `b` name the same existing file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
 }
 
 /// Finds a program on PATH.
