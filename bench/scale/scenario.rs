@@ -297,20 +297,8 @@ pub async fn create(client: &Client, s: &Scenario, concurrency: usize) -> Result
     let total = objects.len() + s.nodes;
     let done = Arc::new(AtomicUsize::new(0));
     let progress = spawn_progress("created", total, Arc::clone(&done));
-    let results: Vec<Result<()>> = stream::iter(objects)
-        .map(|(kind, obj)| {
-            let client = client.clone();
-            let done = Arc::clone(&done);
-            async move {
-                let r = create_flux(&client, kind, obj).await;
-                done.fetch_add(1, Ordering::Relaxed);
-                r
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    first_error(results, "creating Flux objects")?;
+    // Nodes first: the node lifecycle controller then marks them not Ready (rate-limited,
+    // minutes for 5,000) while the Flux objects are being created.
     let nodes: Api<Node> = Api::all(client.clone());
     let results: Vec<Result<()>> = stream::iter(0..s.nodes)
         .map(|i| {
@@ -326,8 +314,25 @@ pub async fn create(client: &Client, s: &Scenario, concurrency: usize) -> Result
         .buffer_unordered(concurrency)
         .collect()
         .await;
+    if let Err(e) = first_error(results, "creating Nodes") {
+        progress.abort();
+        return Err(e);
+    }
+    let results: Vec<Result<()>> = stream::iter(objects)
+        .map(|(kind, obj)| {
+            let client = client.clone();
+            let done = Arc::clone(&done);
+            async move {
+                let r = create_flux(&client, kind, obj).await;
+                done.fetch_add(1, Ordering::Relaxed);
+                r
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
     progress.abort();
-    first_error(results, "creating Nodes")?;
+    first_error(results, "creating Flux objects")?;
     eprintln!("  created {total} objects in {:.1}s", start.elapsed().as_secs_f64());
     Ok(start.elapsed())
 }
