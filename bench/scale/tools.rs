@@ -300,14 +300,18 @@ impl Live {
 
 /// The number after `marker` on the screen, as in `kustomizations(all)[10019]` or
 /// `Dependencies [1/12]` (then the part after the slash).
+/// ```text
+/// kustomizations(all)[10,003]  → 10003
+/// ```
 fn count_after(screen: &str, marker: &str) -> Option<usize> {
     let lower = screen.to_lowercase();
     let at = lower.find(&marker.to_lowercase())? + marker.len();
     let rest = &lower[at..];
     let end = rest.find(']')?;
     let inside = &rest[..end];
-    let n = inside.rsplit('/').next()?;
-    n.trim().parse().ok()
+    // k9s groups thousands: `[10,003]`.
+    let n: String = inside.rsplit('/').next()?.chars().filter(char::is_ascii_digit).collect();
+    n.parse().ok()
 }
 
 /// Whether a TUI's screen shows the full object count.
