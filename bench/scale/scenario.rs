@@ -260,15 +260,27 @@ fn node(scenario: &Scenario, i: usize) -> Value {
             "topology.kubernetes.io/zone": "shardwatch-scale",
         }},
         // Nothing may be scheduled onto a node no kubelet (or kwok) serves.
-        "spec": { "taints": [{ "key": SCALE_LABEL, "value": scenario.name, "effect": "NoSchedule" }] },
+        // The controller's unreachable taints up front, so it has nothing to add either.
+        "spec": { "taints": [
+            { "key": SCALE_LABEL, "value": scenario.name, "effect": "NoSchedule" },
+            { "key": "node.kubernetes.io/unreachable", "effect": "NoSchedule" },
+            { "key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": now() },
+        ]},
     })
 }
 
 fn node_status() -> Value {
     let t = now();
+    // Written once, as the node lifecycle controller leaves a node whose kubelet stopped
+    // posting: with Ready=True it would flip each of them itself, rate-limited (about 2
+    // nodes/s here, 40 min for 5,000), and every flip is a node update all the tools
+    // would process during the idle window.
+    let unknown = |kind: &str| {
+        json!({ "type": kind, "status": "Unknown", "reason": "NodeStatusUnknown",
+            "message": "Kubelet stopped posting node status.", "lastHeartbeatTime": t, "lastTransitionTime": t })
+    };
     json!({ "status": {
-        "conditions": [{ "type": "Ready", "status": "True", "reason": "KubeletReady",
-            "message": "kubelet is posting ready status", "lastHeartbeatTime": t, "lastTransitionTime": t }],
+        "conditions": [unknown("Ready"), unknown("MemoryPressure"), unknown("DiskPressure"), unknown("PIDPressure")],
         "capacity": { "cpu": "4", "memory": "16Gi", "pods": "110" },
         "allocatable": { "cpu": "4", "memory": "16Gi", "pods": "110" },
         "nodeInfo": { "machineID": "", "systemUUID": "", "bootID": "", "kernelVersion": "6.1.0",
@@ -278,8 +290,8 @@ fn node_status() -> Value {
     }})
 }
 
-/// Creates the scenario's namespaces, Flux objects (with status) and Nodes (with a Ready
-/// condition, once), `concurrency` requests in flight; prints progress.
+/// Creates the scenario's namespaces, Flux objects (with status) and Nodes (with their
+/// conditions, once), `concurrency` requests in flight; prints progress.
 pub async fn create(client: &Client, s: &Scenario, concurrency: usize) -> Result<Duration> {
     let start = Instant::now();
     let namespaces: Api<Namespace> = Api::all(client.clone());
@@ -372,24 +384,30 @@ async fn create_flux(client: &Client, kind: Kind, obj: Value) -> Result<()> {
     Ok(())
 }
 
-async fn create_node(nodes: &Api<Node>, n: Value) -> Result<()> {
+async fn create_node(nodes: &Api<Node>, mut n: Value) -> Result<()> {
+    // The status goes in the create, as a kubelet registers: written afterwards, the node
+    // lifecycle controller may see it without conditions first and retaint it.
+    n["status"] = node_status()["status"].clone();
     let node: Node = serde_json::from_value(n)?;
     let name = node.metadata.name.clone().unwrap_or_default();
-    match nodes.create(&PostParams::default(), &node).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(e)) if e.code == 409 => {}
+    let created = match nodes.create(&PostParams::default(), &node).await {
+        Ok(n) => Some(n),
+        Err(kube::Error::Api(e)) if e.code == 409 => None,
         Err(e) => return Err(e).wrap_err_with(|| format!("creating node {name}")),
+    };
+    let has_conditions =
+        created.as_ref().is_some_and(|n| n.status.as_ref().is_some_and(|s| s.conditions.is_some()));
+    if !has_conditions {
+        nodes
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(node_status()))
+            .await
+            .wrap_err_with(|| format!("writing the status of node {name}"))?;
     }
-    nodes
-        .patch_status(&name, &PatchParams::default(), &Patch::Merge(node_status()))
-        .await
-        .wrap_err_with(|| format!("writing the status of node {name}"))?;
     Ok(())
 }
 
-/// Waits (at most `timeout`) until the node lifecycle controller has marked every scale
-/// node of `s` not Ready: their heartbeats never come, and the burst of node updates it
-/// makes must be over before an idle window is measured.
+/// Waits (at most `timeout`) until no scale node of `s` is Ready: a check that the node
+/// lifecycle controller has no NotReady flips left to make before an idle window.
 pub async fn settle_nodes(client: &Client, s: &Scenario, timeout: Duration) -> Result<bool> {
     if s.nodes == 0 {
         return Ok(true);
