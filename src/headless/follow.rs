@@ -31,6 +31,7 @@ pub async fn follow(opts: &SnapshotOptions) -> Result<i32> {
     let mut out = std::io::stdout().lock();
     // The same incremental views as the dashboard: a line costs what changed plus printing.
     let mut views = Views::new();
+    let mut term = Terminate::new();
     let mut latency = Latency::new(opts.stats.as_deref());
     let result = loop {
         views.tick();
@@ -55,8 +56,13 @@ pub async fn follow(opts: &SnapshotOptions) -> Result<i32> {
                 None => live = false,
             },
             _ = tokio::signal::ctrl_c() => break Ok(0),
+            // A supervisor's stop is an end like Ctrl-C: the stats still get written.
+            _ = term.recv() => break Ok(0),
         }
-        tokio::time::sleep(MIN_GAP).await;
+        tokio::select! {
+            _ = tokio::time::sleep(MIN_GAP) => {}
+            _ = term.recv() => break Ok(0),
+        }
         feed.drain_with(|e| latency.received(e.at));
     };
     latency.write()?;
@@ -73,4 +79,26 @@ fn print(out: &mut impl Write, snap: &Snapshot, format: Format) -> bool {
         Format::Text => writeln!(out, "{}\u{c}", text::render(snap)),
     };
     written.and_then(|()| out.flush()).is_ok()
+}
+
+/// SIGTERM as a stream registered once, so a signal that arrives between two waits is
+/// not lost (`None` where there is no such signal).
+struct Terminate(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
+
+impl Terminate {
+    fn new() -> Terminate {
+        #[cfg(unix)]
+        return Terminate(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok());
+        #[cfg(not(unix))]
+        return Terminate();
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(term) = &mut self.0 {
+            term.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
 }
