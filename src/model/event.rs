@@ -97,6 +97,21 @@ pub enum Object {
     PendingPod(PendingPod),
 }
 
+impl Object {
+    /// The kind of resource this object is.
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            Object::Node(_) => ResourceKind::Node,
+            Object::Pod(_) => ResourceKind::Pod,
+            Object::Deployment(_) => ResourceKind::Deployment,
+            Object::Lease(_) => ResourceKind::Lease,
+            Object::Flux(f) => ResourceKind::Flux(f.key.kind),
+            Object::Event(_) => ResourceKind::Event,
+            Object::PendingPod(_) => ResourceKind::PendingPod,
+        }
+    }
+}
+
 // Trimmed objects convert into `Object`, so builders and tests can pass any of them.
 impl From<Node> for Object {
     fn from(n: Node) -> Self {
@@ -151,6 +166,21 @@ pub enum ObjectId {
     Event(String, String),
     /// Pending pod by namespace and name.
     PendingPod(String, String),
+}
+
+impl ObjectId {
+    /// The kind of resource this identifies.
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            ObjectId::Node(_) => ResourceKind::Node,
+            ObjectId::Pod(..) => ResourceKind::Pod,
+            ObjectId::Deployment(..) => ResourceKind::Deployment,
+            ObjectId::Lease(_) => ResourceKind::Lease,
+            ObjectId::Flux(k) => ResourceKind::Flux(k.kind),
+            ObjectId::Event(..) => ResourceKind::Event,
+            ObjectId::PendingPod(..) => ResourceKind::PendingPod,
+        }
+    }
 }
 
 /// One change seen in the cluster, stamped with when shardwatch saw it.

@@ -49,17 +49,8 @@ pub fn model_from(at: Time, objects: Vec<Object>) -> Model {
         }),
     });
     let kinds = ResourceKind::all();
-    let kind_of = |o: &Object| match o {
-        Object::Node(_) => ResourceKind::Node,
-        Object::Pod(_) => ResourceKind::Pod,
-        Object::Deployment(_) => ResourceKind::Deployment,
-        Object::Lease(_) => ResourceKind::Lease,
-        Object::Event(_) => ResourceKind::Event,
-        Object::PendingPod(_) => ResourceKind::PendingPod,
-        Object::Flux(f) => ResourceKind::Flux(f.key.kind),
-    };
     for kind in kinds {
-        let of_kind = objects.iter().filter(|o| kind_of(o) == kind).cloned().collect();
+        let of_kind = objects.iter().filter(|o| o.kind() == kind).cloned().collect();
         model.apply(ClusterEvent { at, change: Change::Listed(kind, of_kind) });
     }
     model

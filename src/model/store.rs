@@ -224,8 +224,8 @@ impl Model {
         let p = &mut self.pending;
         p.sections |= Sections::FAILOVER | Sections::OVERALL;
         let kind = match change {
-            Change::Applied(obj) => object_kind(obj),
-            Change::Deleted(id) => id_kind(id),
+            Change::Applied(obj) => obj.kind(),
+            Change::Deleted(id) => id.kind(),
             Change::Listed(kind, _) => {
                 // A list makes its kind Live: the watch states are said again.
                 p.sections |= Sections::CLUSTER;
@@ -254,23 +254,23 @@ impl Model {
             ResourceKind::Event | ResourceKind::PendingPod => Sections::EXPLAIN,
             ResourceKind::Flux(_) => Sections::FLUX,
         };
-        let shape = match change {
-            Change::Applied(Object::Flux(f)) => match self.flux.get(&f.key) {
-                None => in_graph(f.key.kind),
-                Some(old) => {
-                    in_graph(f.key.kind) && (old.depends_on != f.depends_on || old.source_ref != f.source_ref)
-                }
-            },
-            Change::Deleted(ObjectId::Flux(k)) => in_graph(k.kind) && self.flux.contains_key(k),
-            Change::Listed(ResourceKind::Flux(_), _) => true,
-            _ => false,
-        };
-        let p = &mut self.pending;
-        p.rebuild |= shape;
+        // A Kustomization or HelmRelease added, removed or re-pointed changes the graph's
+        // shape (rebuilt); any other Flux change redoes that object's rows only.
         match change {
-            Change::Applied(Object::Flux(f)) => p.touch(&f.key, self.flux.len()),
-            Change::Deleted(ObjectId::Flux(k)) => p.touch(k, self.flux.len()),
-            Change::Listed(ResourceKind::Flux(_), _) => p.rebuild = true,
+            Change::Applied(Object::Flux(f)) => {
+                let shape = in_graph(f.key.kind)
+                    && self
+                        .flux
+                        .get(&f.key)
+                        .is_none_or(|old| old.depends_on != f.depends_on || old.source_ref != f.source_ref);
+                self.pending.rebuild |= shape;
+                self.pending.touch(&f.key, self.flux.len());
+            }
+            Change::Deleted(ObjectId::Flux(k)) => {
+                self.pending.rebuild |= in_graph(k.kind) && self.flux.contains_key(k);
+                self.pending.touch(k, self.flux.len());
+            }
+            Change::Listed(ResourceKind::Flux(_), _) => self.pending.rebuild = true,
             _ => {}
         }
     }
@@ -281,30 +281,6 @@ impl Model {
         while self.log.len() > self.config.log_capacity {
             self.log.pop_front();
         }
-    }
-}
-
-fn object_kind(obj: &Object) -> ResourceKind {
-    match obj {
-        Object::Node(_) => ResourceKind::Node,
-        Object::Pod(_) => ResourceKind::Pod,
-        Object::Deployment(_) => ResourceKind::Deployment,
-        Object::Lease(_) => ResourceKind::Lease,
-        Object::Flux(f) => ResourceKind::Flux(f.key.kind),
-        Object::Event(_) => ResourceKind::Event,
-        Object::PendingPod(_) => ResourceKind::PendingPod,
-    }
-}
-
-fn id_kind(id: &ObjectId) -> ResourceKind {
-    match id {
-        ObjectId::Node(_) => ResourceKind::Node,
-        ObjectId::Pod(..) => ResourceKind::Pod,
-        ObjectId::Deployment(..) => ResourceKind::Deployment,
-        ObjectId::Lease(_) => ResourceKind::Lease,
-        ObjectId::Flux(k) => ResourceKind::Flux(k.kind),
-        ObjectId::Event(..) => ResourceKind::Event,
-        ObjectId::PendingPod(..) => ResourceKind::PendingPod,
     }
 }
 
@@ -350,13 +326,13 @@ impl Sections {
 impl BitOr for Sections {
     type Output = Sections;
     fn bitor(self, rhs: Sections) -> Sections {
-        Sections(self.0 | rhs.0)
+        self.union(rhs)
     }
 }
 
 impl BitOrAssign for Sections {
     fn bitor_assign(&mut self, rhs: Sections) {
-        self.0 |= rhs.0;
+        *self = self.union(rhs);
     }
 }
 
