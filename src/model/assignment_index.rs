@@ -19,7 +19,8 @@ struct Controllers {
     /// Orphans are only judged once Deployments have been listed (Live, or Lost with data
     /// as of then): before that every object would look orphaned.
     judge: bool,
-    ready: HashMap<(String, String), u32>,
+    /// Ready replicas by shard, then controller (looked up by `&str`: no allocation per row).
+    ready: HashMap<String, HashMap<String, u32>>,
     /// Shards with Deployments, in display order.
     discovered: Vec<String>,
 }
@@ -29,12 +30,12 @@ impl Controllers {
         let key = model.config.shard_label.as_str();
         let judge =
             matches!(model.watch(ResourceKind::Deployment), WatchState::Live | WatchState::Lost { .. });
-        let mut ready: HashMap<(String, String), u32> = HashMap::new();
+        let mut ready: HashMap<String, HashMap<String, u32>> = HashMap::new();
         let mut discovered: Vec<String> = Vec::new();
         for dep in model.deployments.values() {
             let r = controller_ref(dep, key);
             discovered.push(r.shard.clone());
-            let slot = ready.entry((r.shard, r.controller)).or_default();
+            let slot = ready.entry(r.shard).or_default().entry(r.controller).or_default();
             *slot = slot.saturating_add(dep.ready);
         }
         discovered.sort_by(|a, b| shard_order(a, b));
@@ -46,7 +47,7 @@ impl Controllers {
         if !self.judge {
             return None;
         }
-        match self.ready.get(&(shard.to_string(), obj.kind.controller().to_string())) {
+        match self.ready.get(shard).and_then(|c| c.get(obj.kind.controller())) {
             None => Some(Orphan::NoController),
             Some(0) => Some(Orphan::ControllerNotReady),
             Some(_) => None,
