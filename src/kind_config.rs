@@ -13,6 +13,9 @@ use serde::Deserialize;
 /// `--kind-config` is given.
 pub const BUILTIN: &str = include_str!("../kind-config.yaml");
 
+/// The label key the seed's config labels its workers with.
+pub const SEED_KEY: &str = "sharding.fluxcd.io/key";
+
 /// A kind cluster description: the subset of kind's `Cluster` (v1alpha4) shardwatch reads.
 /// Fields it does not read (networking, patches, port mappings) are accepted and ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -11,18 +11,23 @@
 #        git-server.sh publish   commit the current manifests folder into the bare repository
 #
 # Environment: SHARDWATCH_MANIFESTS (folder to publish, default <repo>/manifests),
-# SHARDWATCH_GIT_PORT (default 19480), SHARDWATCH_CACHE.
+# SHARDWATCH_GIT_PORT (default 19480), SHARDWATCH_GIT_ADDR (address to bind and serve on,
+# default 127.0.0.1; `up --target kind` gives the kind network's gateway),
+# SHARDWATCH_CLUSTER_NAME (a cluster other than `shardwatch` keeps its own server state,
+# so two clusters' servers on one machine do not share a pid file), SHARDWATCH_CACHE.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${SHARDWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shardwatch}
-DIR="$CACHE/git-server"
+CLUSTER=${SHARDWATCH_CLUSTER_NAME:-shardwatch}
+if [ "$CLUSTER" = shardwatch ]; then DIR="$CACHE/git-server"; else DIR="$CACHE/git-server-$CLUSTER"; fi
 ROOT="$DIR/repos"
 BARE="$ROOT/shardwatch-infra.git"
 MANIFESTS=${SHARDWATCH_MANIFESTS:-$REPO/manifests}
 PORT=${SHARDWATCH_GIT_PORT:-19480}
-URL="http://127.0.0.1:$PORT/shardwatch-infra.git"
+ADDR=${SHARDWATCH_GIT_ADDR:-127.0.0.1}
+URL="http://$ADDR:$PORT/shardwatch-infra.git"
 PIDF="$DIR/server.pid"
 LOGF="$DIR/server.log"
 
@@ -68,7 +73,7 @@ cmd_start() {
   if alive; then
     log "already serving $URL (pid $(cat "$PIDF"))"
   else
-    setsid python3 "$HERE/git_server.py" "$ROOT" "$PORT" </dev/null >>"$LOGF" 2>&1 &
+    setsid python3 "$HERE/git_server.py" "$ROOT" "$PORT" "$ADDR" </dev/null >>"$LOGF" 2>&1 &
     echo $! >"$PIDF"
     local deadline=$((SECONDS + 10))
     until git ls-remote "$URL" main >/dev/null 2>&1; do
