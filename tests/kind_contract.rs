@@ -239,3 +239,34 @@ async fn delete_names_shardwatchs_kubeconfig_and_the_gateway_is_the_kind_network
     assert!(!ours.exists());
     assert_eq!(stand.tools().gateway().await.unwrap(), "172.18.0.1");
 }
+
+#[tokio::test]
+async fn quitting_up_while_kind_create_runs_kills_kind() {
+    let stand = StandIns::new(
+        "kill",
+        &format!(
+            "'get clusters') ;;\n'create cluster '*) echo $$ > '{}'; exec sleep 60 ;;",
+            std::env::temp_dir().join(format!("sw-kind-contract-kill-{}.pid", std::process::id())).display()
+        ),
+        "",
+    );
+    let pid_file = std::env::temp_dir().join(format!("sw-kind-contract-kill-{}.pid", std::process::id()));
+    let file = config_file(&stand.dir);
+    let tools = stand.tools();
+    let config = KindConfig::builtin();
+    let cache = stand.cache();
+    let mut quiet = |_: &str| {};
+    let create = kind::create(&tools, &file, &config, &cache, &mut quiet);
+    // The progress screen drops `up`'s future when q is pressed.
+    let timed_out = tokio::time::timeout(std::time::Duration::from_secs(2), create).await;
+    assert!(timed_out.is_err(), "the stand-in kind create runs for a minute");
+    let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
+    let _ = std::fs::remove_file(&pid_file);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
+    {
+        assert!(std::time::Instant::now() < deadline, "kind create (pid {pid}) outlived the dropped `up`");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -540,4 +540,98 @@ mod tests {
         .unwrap();
         assert_eq!(shard_names(None, &named, "k"), ["shardA", "shardB"]);
     }
+
+    #[test]
+    fn a_shard_without_a_labelled_node_is_named_before_anything_is_applied() {
+        let nodes = vec![("w1".to_string(), "shard1".to_string()), ("w2".to_string(), "shard2".to_string())];
+        let shards: Vec<String> = (1..=3).map(|i| format!("shard{i}")).collect();
+        assert_eq!(check_shape(&nodes, &shards[..2], KEY), Ok(()));
+        let why = check_shape(&nodes, &shards, KEY).unwrap_err();
+        assert!(why.starts_with("no node carries sharding.fluxcd.io/key=shard3 "), "{why}");
+        assert!(why.contains("labelled for: shard1, shard2"), "{why}");
+        assert!(check_shape(&[], &shards[..1], KEY).unwrap_err().contains("labelled for: none"));
+        assert!(reshape_hint(UpTarget::Kind).contains("shardwatch down --target kind"));
+    }
+
+    #[test]
+    fn loopback_git_urls_are_recognised() {
+        for url in [
+            "http://127.0.0.1:19480/x.git",
+            "https://localhost/x.git",
+            "http://[::1]:8080/x.git",
+            "ssh://git@127.0.0.2/x.git",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://github.com/o/r.git",
+            "http://172.18.0.1:19480/shardwatch-infra.git",
+            "http://[fc00::1]/x",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn shapes_follow_the_shards_and_the_key_and_keep_the_seed_file_when_unchanged() {
+        let dir = std::env::temp_dir().join(format!("sw-up-shape-{}", std::process::id()));
+        let opts = |shards: Option<usize>, key: &str| UpOptions {
+            target: Some(UpTarget::Local),
+            current: ConnectOptions { kubeconfig: None, context: None },
+            shards,
+            placement: Placement::Required,
+            flux_manifests: None,
+            kind_config: None,
+            git_url: None,
+            git_branch: "main".into(),
+            git_path: "./manifests".into(),
+            git_token_env: None,
+            timeout: std::time::Duration::from_secs(1),
+            namespace: "flux-system".into(),
+            label_key: key.into(),
+            flux_controllers: false,
+            wait_for_layer: false,
+            update_user_kubeconfig: false,
+        };
+        let seed = shape(&opts(None, KEY), &dir).unwrap();
+        assert_eq!((seed.file, seed.shards.len()), (None, 3), "the seed's own file");
+        assert_eq!(shape(&opts(Some(3), KEY), &dir).unwrap().file, None);
+        let five = shape(&opts(Some(5), KEY), &dir).unwrap();
+        let file = five.file.clone().unwrap();
+        assert_eq!(
+            KindConfig::read(Some(&file)).unwrap().shards(KEY).len(),
+            5,
+            "the file kind and the scripts read"
+        );
+        assert_eq!(five.config.node_names().len(), 6);
+        assert_eq!(shape(&opts(Some(5), KEY), &dir).unwrap().file, Some(file), "same shape, same file");
+        let custom = shape(&opts(None, "example.com/shard"), &dir).unwrap();
+        assert_eq!(custom.config.shards("example.com/shard"), ["shard1", "shard2", "shard3"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_kind_context_goes_to_the_users_kubeconfig_under_kinds_own_name() {
+        let dir = std::env::temp_dir().join(format!("sw-up-kind-context-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let ours = dir.join("kind-shardwatch.kubeconfig");
+        std::fs::write(
+            &ours,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: kind-shardwatch\n  cluster: {server: 'https://127.0.0.1:41234'}\n\
+             users:\n- name: kind-shardwatch\n  user: {client-key-data: a2V5}\ncontexts:\n- name: kind-shardwatch\n  \
+             context: {cluster: kind-shardwatch, user: kind-shardwatch}\ncurrent-context: kind-shardwatch\n",
+        )
+        .unwrap();
+        let user = dir.join("config");
+        let added = add_user_context("kind-shardwatch", &ours, Some(&user), &mut |_| {}).unwrap();
+        assert_eq!(added, Some(("kind-shardwatch".to_string(), user.clone())));
+        let written = std::fs::read_to_string(&user).unwrap();
+        assert!(written.contains("current-context: kind-shardwatch"), "{written}");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&user).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(user_kubeconfig::remove_of("kind-shardwatch", &user).unwrap());
+        assert!(!std::fs::read_to_string(&user).unwrap().contains("kind-shardwatch"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
