@@ -31,7 +31,8 @@ fn env() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn run(program: &Path, args: &[&str]) -> (bool, String) {
+/// (success, stdout, stdout and stderr).
+fn run_out(program: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(program)
         .args(args)
         .envs(env())
@@ -39,8 +40,14 @@ fn run(program: &Path, args: &[&str]) -> (bool, String) {
         .stdin(Stdio::null())
         .output()
         .expect("run");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let text = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), stdout, text)
+}
+
+fn run(program: &Path, args: &[&str]) -> (bool, String) {
+    let (ok, _, all) = run_out(program, args);
+    (ok, all)
 }
 
 fn shardwatch(args: &[&str]) -> (bool, String) {
@@ -50,7 +57,7 @@ fn shardwatch(args: &[&str]) -> (bool, String) {
 }
 
 fn kubectl(kubeconfig: &str, args: &[&str]) -> Value {
-    let (ok, bin) = run(&repo().join("tests/localcluster/cluster.sh"), &["bin"]);
+    let (ok, bin, _) = run_out(&repo().join("tests/localcluster/cluster.sh"), &["bin"]);
     assert!(ok, "{bin}");
     let kubectl = PathBuf::from(bin.lines().last().unwrap().trim()).join("kubectl");
     let out = Command::new(kubectl)
@@ -81,7 +88,8 @@ fn up_with(shards: usize, kubeconfig: &str, layer_shards: [&str; 3]) {
     ]);
     assert!(ok, "up --shards {shards} failed:\n{log}");
     assert!(log.contains("Ready"), "up waited for the layer:\n{log}");
-    eprintln!("up --shards {shards}: {:.1} s", started.elapsed().as_secs_f64());
+    let order = log.lines().find(|l| l.contains("Ready in order") || l.contains("already Ready")).unwrap_or("(no order line)");
+    eprintln!("up --shards {shards}: {:.1} s; {}", started.elapsed().as_secs_f64(), order.trim());
     let deployments = kubectl(kubeconfig, &["-n", "flux-system", "get", "deployments"]);
     let names: Vec<&str> = deployments["items"]
         .as_array()
@@ -124,8 +132,8 @@ fn up_with_two_then_five_shards_brings_every_layer_to_ready_with_the_real_contro
         return;
     }
     let started = Instant::now();
-    let (ok, out) = run(&repo().join("tests/localcluster/cluster.sh"), &["start"]);
-    assert!(ok, "cluster.sh start:\n{out}");
+    let (ok, out, all) = run_out(&repo().join("tests/localcluster/cluster.sh"), &["start"]);
+    assert!(ok, "cluster.sh start:\n{all}");
     let kubeconfig = out.lines().last().unwrap().trim().to_string();
     // Two shards: the third layer goes round to shard1, and postgres-operator (the seed's
     // shard3) with it.
