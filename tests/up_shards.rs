@@ -1,8 +1,9 @@
 //! `shardwatch up --shards 2` and `--shards 5` on the local target, with the real Flux
 //! controllers: the cluster gets one worker per shard, and every layer of the
-//! infrastructure chain becomes Ready, spread over the shards that exist.
+//! infrastructure chain becomes Ready, spread over the shards that exist; then
+//! `--shard-label example.com/shard`, whose key every node and layer object then carries.
 //!
-//! A long test (about two minutes warm: its own local cluster beside the suite's, two
+//! A long test (about two and a half minutes warm: its own local cluster beside the suite's, two
 //! `up`s with real reconciliation), so it runs only with `SHARDWATCH_LONG_TESTS=1`; it
 //! never touches the suite's cluster (its own `SHARDWATCH_CLUSTER_NAME`, ports and
 //! records) nor the user's kubeconfig (`--no-kubeconfig-update`).
@@ -73,9 +74,16 @@ fn kubectl(kubeconfig: &str, args: &[&str]) -> Value {
 
 /// Runs `up --shards N` and checks every layer Ready on the shards that exist.
 fn up_with(shards: usize, kubeconfig: &str, layer_shards: [&str; 3]) {
+    up_keyed(shards, kubeconfig, layer_shards, "sharding.fluxcd.io/key");
+}
+
+/// [`up_with`] with `--shard-label key`.
+fn up_keyed(shards: usize, kubeconfig: &str, layer_shards: [&str; 3], key: &str) {
     let n = shards.to_string();
     let started = Instant::now();
     let (ok, log) = shardwatch(&[
+        "--shard-label",
+        key,
         "up",
         "--target",
         "local",
@@ -88,7 +96,10 @@ fn up_with(shards: usize, kubeconfig: &str, layer_shards: [&str; 3]) {
     ]);
     assert!(ok, "up --shards {shards} failed:\n{log}");
     assert!(log.contains("Ready"), "up waited for the layer:\n{log}");
-    let order = log.lines().find(|l| l.contains("Ready in order") || l.contains("already Ready")).unwrap_or("(no order line)");
+    let order = log
+        .lines()
+        .find(|l| l.contains("Ready in order") || l.contains("already Ready"))
+        .unwrap_or("(no order line)");
     eprintln!("up --shards {shards}: {:.1} s; {}", started.elapsed().as_secs_f64(), order.trim());
     let deployments = kubectl(kubeconfig, &["-n", "flux-system", "get", "deployments"]);
     let names: Vec<&str> = deployments["items"]
@@ -100,19 +111,19 @@ fn up_with(shards: usize, kubeconfig: &str, layer_shards: [&str; 3]) {
     for s in 1..=shards {
         assert!(names.contains(&format!("kustomize-controller-shard{s}").as_str()), "{names:?}");
     }
-    let nodes = kubectl(kubeconfig, &["get", "nodes", "-l", "sharding.fluxcd.io/key"]);
+    let nodes = kubectl(kubeconfig, &["get", "nodes", "-l", key]);
     let labelled: Vec<&str> = nodes["items"]
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|n| n["metadata"]["labels"]["sharding.fluxcd.io/key"].as_str())
+        .filter_map(|n| n["metadata"]["labels"][key].as_str())
         .collect();
     for s in 1..=shards {
         assert!(labelled.contains(&format!("shard{s}").as_str()), "a node for shard{s}: {labelled:?}");
     }
     for (layer, shard) in ["infra-sources", "infra-controllers", "infra-configs"].iter().zip(layer_shards) {
         let k = kubectl(kubeconfig, &["-n", "flux-system", "get", "kustomization", layer]);
-        assert_eq!(k["metadata"]["labels"]["sharding.fluxcd.io/key"], shard, "{layer}");
+        assert_eq!(k["metadata"]["labels"][key], shard, "{layer}");
         let ready =
             k["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap();
         assert_eq!(ready["status"], "True", "{layer}: {ready}");
@@ -158,6 +169,22 @@ fn up_with_two_then_five_shards_brings_every_layer_to_ready_with_the_real_contro
             "postgres-operator not moved to shard3 and Ready: {label} {ready:?}"
         );
         std::thread::sleep(Duration::from_secs(2));
+    }
+    // Another label key: nodes, controllers' selectors and every layer object follow it.
+    let key = "example.com/shard";
+    up_keyed(3, &kubeconfig, ["shard1", "shard2", "shard3"], key);
+    for hr in ["cert-manager", "postgres-operator"] {
+        let h = kubectl(&kubeconfig, &["-n", "flux-system", "get", "helmrelease", hr]);
+        assert!(
+            h["metadata"]["labels"][key].is_string(),
+            "{hr} labelled with {key}: {}",
+            h["metadata"]["labels"]
+        );
+        assert!(
+            h["metadata"]["labels"].get("sharding.fluxcd.io/key").is_none(),
+            "{hr}: {}",
+            h["metadata"]["labels"]
+        );
     }
     let (ok, out) = shardwatch(&["down", "--no-kubeconfig-update"]);
     assert!(ok, "down:\n{out}");

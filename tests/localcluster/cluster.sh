@@ -383,6 +383,9 @@ cmd_stop() {
   if [ -x "$HERE/git-server.sh" ]; then
     "$HERE/git-server.sh" stop 9>&- || log "warning: git-server.sh stop failed"
   fi
+  # `shardwatch up`'s record of this cluster (its target, shape and shard key) goes with
+  # it, so the next start is read with the default kind config again.
+  rm -f "$CACHE/stood-up/$CLUSTER.json"
   if [ ! -d "$WORKDIR" ] && [ -z "$(cluster_pids)" ]; then
     log "cluster $CLUSTER is not running"
     return 0
