@@ -11,14 +11,24 @@ use shardwatch::bootstrap::kind;
 use shardwatch::kind_config::KindConfig;
 use shardwatch::kind_host::{NodeVerb, Tools};
 
+/// One contract test at a time: a script being written while another test forks a child
+/// can make exec fail with "Text file busy" (the child briefly holds the write handle).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A folder with stand-in `kind` and `docker` scripts and the log they append to.
 struct StandIns {
     dir: PathBuf,
+    _serial: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl StandIns {
     /// `kind_body` and `docker_body` are `case "$*" in ... esac` arms (sh syntax).
     fn new(test: &str, kind_body: &str, docker_body: &str) -> StandIns {
+        let serial = SERIAL.try_lock();
+        let serial = match serial {
+            Ok(guard) => guard,
+            Err(_) => futures::executor::block_on(SERIAL.lock()),
+        };
         let dir = std::env::temp_dir().join(format!("sw-kind-contract-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -31,7 +41,7 @@ impl StandIns {
             std::fs::write(&path, script).unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        StandIns { dir }
+        StandIns { dir, _serial: serial }
     }
 
     fn tools(&self) -> Tools {
@@ -173,6 +183,7 @@ async fn docker_info_errors_are_said_not_hidden() {
     );
     let why = stand.tools().engine().await.unwrap_err();
     assert!(why.starts_with("`docker info` failed: permission denied while trying to connect"), "{why}");
+    drop(stand);
     let ok = StandIns::new("info-ok", "", "'info --format {{.ServerVersion}}') echo 27.3.1 ;;");
     assert_eq!(ok.tools().engine().await, Ok(()));
 }

@@ -164,8 +164,9 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
     if real_controllers {
         // Before the cluster and an 11-minute build, not after.
         flux_runtime::preflight(serve_git)?;
-    } else if serve_git && local::which("git").is_none() {
-        bail!("serving the infrastructure layer to the cluster needs `git` on PATH; or pass --git-url");
+    } else if let Some(tool) = ["git", "python3"].into_iter().find(|t| serve_git && local::which(t).is_none())
+    {
+        bail!("serving the infrastructure layer to the cluster needs `{tool}` on PATH; or pass --git-url");
     }
     if let Some(url) = &opts.git_url {
         if target != UpTarget::Local && is_loopback_url(url) {

@@ -70,11 +70,18 @@ publish() {
 cmd_start() {
   mkdir -p "$DIR"
   publish
+  # A server bound to another address (loopback for the local target, the kind gateway
+  # for kind) is restarted on the one asked for, so the URL printed is where it listens.
+  if alive && [ "$(cat "$DIR/server.addr" 2>/dev/null || echo 127.0.0.1)" != "$ADDR" ]; then
+    log "serving on $(cat "$DIR/server.addr" 2>/dev/null || echo 127.0.0.1), wanted on $ADDR: restarting"
+    cmd_stop
+  fi
   if alive; then
     log "already serving $URL (pid $(cat "$PIDF"))"
   else
     setsid python3 "$HERE/git_server.py" "$ROOT" "$PORT" "$ADDR" </dev/null >>"$LOGF" 2>&1 &
     echo $! >"$PIDF"
+    echo "$ADDR" >"$DIR/server.addr"
     local deadline=$((SECONDS + 10))
     until git ls-remote "$URL" main >/dev/null 2>&1; do
       alive || die "server exited; see $LOGF"
@@ -101,7 +108,9 @@ cmd_stop() {
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
-  url) alive || die "not serving (git-server.sh start)"; echo "$URL" ;;
+  url)
+    alive || die "not serving (git-server.sh start)"
+    echo "http://$(cat "$DIR/server.addr" 2>/dev/null || echo 127.0.0.1):$PORT/shardwatch-infra.git" ;;
   publish) publish ;;
   *) echo "usage: $0 start|stop|url|publish" >&2; exit 2 ;;
 esac
