@@ -55,8 +55,7 @@ pub async fn follow(opts: &SnapshotOptions) -> Result<i32> {
                 }
                 None => live = false,
             },
-            _ = tokio::signal::ctrl_c() => break Ok(0),
-            // A supervisor's stop is an end like Ctrl-C: the stats still get written.
+            // Ctrl-C, or a supervisor's SIGTERM: the stats still get written.
             _ = term.recv() => break Ok(0),
         }
         tokio::select! {
@@ -81,24 +80,33 @@ fn print(out: &mut impl Write, snap: &Snapshot, format: Format) -> bool {
     written.and_then(|()| out.flush()).is_ok()
 }
 
-/// SIGTERM as a stream registered once, so a signal that arrives between two waits is
-/// not lost (`None` where there is no such signal).
-struct Terminate(#[cfg(unix)] Option<tokio::signal::unix::Signal>);
+/// SIGTERM and SIGINT as streams registered once, so a signal that arrives between two
+/// waits is not lost (Ctrl-C alone where there are no such signals).
+struct Terminate(#[cfg(unix)] Vec<tokio::signal::unix::Signal>);
 
 impl Terminate {
     fn new() -> Terminate {
         #[cfg(unix)]
-        return Terminate(tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok());
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            // Registered once for the whole run: a signal that arrives while the loop
+            // waits out the gap between lines is kept, not lost.
+            let kinds = [SignalKind::terminate(), SignalKind::interrupt()];
+            Terminate(kinds.into_iter().filter_map(|k| signal(k).ok()).collect())
+        }
         #[cfg(not(unix))]
         return Terminate();
     }
 
     async fn recv(&mut self) {
         #[cfg(unix)]
-        if let Some(term) = &mut self.0 {
-            term.recv().await;
-            return;
+        {
+            if self.0.is_empty() {
+                return std::future::pending().await;
+            }
+            futures::future::select_all(self.0.iter_mut().map(|s| Box::pin(s.recv()))).await;
         }
-        std::future::pending::<()>().await;
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -86,6 +86,22 @@ impl Follow {
     }
 }
 
+impl Follow {
+    /// Sends `signal` (e.g. `TERM`) and waits up to `within` for the process to end;
+    /// its exit status, or None when it was still running (then it is killed on drop).
+    pub fn stop_with(&mut self, signal: &str, within: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill").args(["-s", signal, &self.child.id().to_string()]).status();
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
 impl Drop for Follow {
     fn drop(&mut self) {
         let _ = self.child.kill();
