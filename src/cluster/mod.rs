@@ -15,13 +15,14 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{ApiResource, DynamicObject};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::watcher;
 use kube::{Api, Client, Config, ResourceExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::model::objects::{FluxKey, FluxKind};
-use crate::model::{Change, ClusterEvent, ClusterInfo, ModelConfig, Object, ObjectId, ResourceKind};
+use crate::model::{
+    Change, ClusterEvent, ClusterInfo, ModelConfig, Object, ObjectId, ResourceKind, WatchState,
+};
 use watch::Trimmer;
 
 /// Which cluster to talk to, as kubectl's flags name it.
@@ -114,6 +115,14 @@ pub fn spawn_watchers(
     config: &ModelConfig,
     tx: &mpsc::Sender<ClusterEvent>,
 ) -> Vec<JoinHandle<()>> {
+    // Every kind is Syncing before any list arrives, so the model knows how many lists it
+    // waits for and judges nothing from the first ones in. The channel is new and has room.
+    for kind in ResourceKind::all() {
+        let _ = tx.try_send(ClusterEvent {
+            at: chrono::Utc::now(),
+            change: Change::Watch(kind, WatchState::Syncing),
+        });
+    }
     let ns = config.flux_namespace.as_str();
     let label = config.shard_label.clone();
     let c = || client.clone();
@@ -162,7 +171,7 @@ pub fn spawn_watchers(
         // caps what it keeps per regarding object.
         tokio::spawn(watch::run_with(
             Api::<Event>::all(c()),
-            watcher::Config::default().fields("type=Warning"),
+            Some("type=Warning"),
             Trimmer::new(
                 ResourceKind::Event,
                 |e| Object::Event(trim::event(e)),
@@ -175,7 +184,7 @@ pub fn spawn_watchers(
         // so only pods Pending now are held: cheap on a cluster whose pods run.
         tokio::spawn(watch::run_with(
             Api::<Pod>::all(c()),
-            watcher::Config::default().fields("status.phase=Pending"),
+            Some("status.phase=Pending"),
             Trimmer::new(
                 ResourceKind::PendingPod,
                 |p| Object::PendingPod(trim::pending_pod(p)),

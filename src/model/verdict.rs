@@ -11,7 +11,7 @@ use super::graph::{DependencyGraph, GraphNode, RootCause};
 use super::objects::{FluxKey, Time};
 use super::placement::{PlacementView, Violation};
 use super::shards::{Health, SHARDABLE, ShardView};
-use super::store::Model;
+use super::store::{ListProgress, Model};
 
 /// The overall verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -70,6 +70,11 @@ fn watch_words(state: &WatchState) -> String {
     }
 }
 
+/// `syncing: 5 of 13 kinds listed`.
+pub fn syncing_words(p: ListProgress) -> String {
+    format!("syncing: {} of {} kinds listed", p.listed, p.of)
+}
+
 /// Appends `lines`, keeping at most `MAX_LINES_PER_CLASS` and saying how many were left out.
 fn capped(out: &mut Vec<String>, lines: Vec<String>, what: &str) {
     let extra = lines.len().saturating_sub(MAX_LINES_PER_CLASS);
@@ -122,6 +127,11 @@ pub fn overall(
     now: Time,
 ) -> Overall {
     let age = |since: Option<Time>| since.map(|t| (now - t).num_seconds().max(0));
+    // Half a list would judge a cluster by what happened to arrive first.
+    let progress = model.list_progress();
+    if progress.busy() {
+        return Overall { verdict: Verdict::Unknown, reasons: vec![syncing_words(progress)] };
+    }
     let mut blind = Vec::new();
     for kind in [ResourceKind::Deployment, ResourceKind::Node] {
         let state = model.watch(kind);

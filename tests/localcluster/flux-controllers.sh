@@ -25,7 +25,8 @@
 # (source 0, kustomize 1, helm 2) + 0 for --metrics-addr, 1 for --health-addr, 2 for
 # source-controller's --storage-addr (its --storage-adv-addr is that same address, so
 # artifact URLs point at the local process).
-# Logs, pids and source-controller storage live under <cache>/flux-<version>/run/.
+# Logs, pids and source-controller storage live under <cache>/flux-<version>/run/
+# (run-<cluster>/ for a SHARDWATCH_CLUSTER_NAME other than shardwatch).
 #
 # Out of a cluster, controller-runtime finds the leader election namespace only in
 # /var/run/secrets/kubernetes.io/serviceaccount/namespace (Flux has no flag for it), so
@@ -41,7 +42,10 @@ REPO=$(cd "$HERE/../.." && pwd)
 FLUX_VERSION=${SHARDWATCH_FLUX_VERSION:-v2.7.3}
 CACHE=${SHARDWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shardwatch}
 BIN=${SHARDWATCH_FLUX_BIN:-$CACHE/flux-$FLUX_VERSION/bin}
-RUN="$CACHE/flux-$FLUX_VERSION/run"
+# One run folder per local cluster, so two clusters on one machine (SHARDWATCH_CLUSTER_NAME)
+# never stop or replace each other's controllers; the default cluster keeps the old path.
+CLUSTER=${SHARDWATCH_CLUSTER_NAME:-shardwatch}
+RUN="$CACHE/flux-$FLUX_VERSION/run$([ "$CLUSTER" = shardwatch ] || echo "-$CLUSTER")"
 KIND_CONFIG=${SHARDWATCH_KIND_CONFIG:-$REPO/kind-config.yaml}
 PORT_BASE=${SHARDWATCH_FLUX_PORT_BASE:-19400}
 NAMESPACE=flux-system

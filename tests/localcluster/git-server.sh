@@ -11,13 +11,16 @@
 #        git-server.sh publish   commit the current manifests folder into the bare repository
 #
 # Environment: SHARDWATCH_MANIFESTS (folder to publish, default <repo>/manifests),
-# SHARDWATCH_GIT_PORT (default 19480), SHARDWATCH_CACHE.
+# SHARDWATCH_GIT_PORT (default 19480), SHARDWATCH_CLUSTER_NAME, SHARDWATCH_CACHE.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${SHARDWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shardwatch}
-DIR="$CACHE/git-server"
+# One server folder per local cluster (SHARDWATCH_CLUSTER_NAME); give each its own
+# SHARDWATCH_GIT_PORT too.
+CLUSTER=${SHARDWATCH_CLUSTER_NAME:-shardwatch}
+DIR="$CACHE/git-server$([ "$CLUSTER" = shardwatch ] || echo "-$CLUSTER")"
 ROOT="$DIR/repos"
 BARE="$ROOT/shardwatch-infra.git"
 MANIFESTS=${SHARDWATCH_MANIFESTS:-$REPO/manifests}
