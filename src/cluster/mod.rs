@@ -2,6 +2,7 @@
 //! turns API objects into trimmed `ClusterEvent`s for the model.
 
 pub mod actions;
+pub mod flux_api;
 pub mod trim;
 pub mod watch;
 
@@ -13,13 +14,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{ApiResource, DynamicObject};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config, ResourceExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::model::objects::{FluxKey, FluxKind};
+use crate::model::objects::FluxKind;
 use crate::model::{
     Change, ClusterEvent, ClusterInfo, ModelConfig, Object, ObjectId, ResourceKind, WatchState,
 };
@@ -193,39 +193,12 @@ pub fn spawn_watchers(
             tx.clone(),
         )),
     ];
+    // Flux kinds at the versions this cluster serves, found by discovery (see flux_api).
     for kind in FluxKind::ALL {
-        let ar = flux_resource(kind);
-        let flabel = label.clone();
-        let api = match objects_namespace {
-            Some(ns) => Api::<DynamicObject>::namespaced_with(c(), ns, &ar),
-            None => Api::<DynamicObject>::all_with(c(), &ar),
-        };
-        let trimmer = Trimmer::new(
-            ResourceKind::Flux(kind),
-            move |o| Object::Flux(trim::flux(kind, o, &flabel)),
-            move |o| {
-                ObjectId::Flux(FluxKey {
-                    kind,
-                    namespace: o.namespace().unwrap_or_default(),
-                    name: o.name_any(),
-                })
-            },
-        );
-        tasks.push(tokio::spawn(watch::run(api, trimmer, tx.clone())));
+        let ns = objects_namespace.map(str::to_string);
+        tasks.push(tokio::spawn(flux_api::run(c(), ns, kind, label.clone(), tx.clone())));
     }
     tasks
-}
-
-/// The API resource of a Flux kind, for dynamic access without generated types.
-pub fn flux_resource(kind: FluxKind) -> ApiResource {
-    let (group, version) = kind.api_version().split_once('/').unwrap_or(("", kind.api_version()));
-    ApiResource {
-        group: group.to_string(),
-        version: version.to_string(),
-        api_version: kind.api_version().to_string(),
-        kind: kind.as_str().to_string(),
-        plural: kind.plural().to_string(),
-    }
 }
 
 /// Sends the cluster identity as the model's first event.

@@ -48,6 +48,15 @@ where
     run_with(api, None, t, tx).await;
 }
 
+/// Why a watch loop returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Nobody listens any more.
+    Closed,
+    /// The server does not serve this resource (any more): its CRD is absent.
+    NotServed,
+}
+
 /// What a failed request means for the loop.
 enum Failure {
     /// The resource version is too old (etcd compacted): list again.
@@ -75,6 +84,10 @@ fn status_failure(s: &kube::core::Status) -> Failure {
     }
 }
 
+/// How often a refused or absent resource is asked for again (permissions granted, a CRD
+/// installed while running).
+pub const RECHECK: Duration = Duration::from_secs(5);
+
 /// Waits between retries: short while the server is away, so a watch is back within
 /// seconds of the server; longer when the API refused (nothing changes that quickly).
 struct Backoff {
@@ -84,7 +97,7 @@ struct Backoff {
 impl Backoff {
     const FIRST: Duration = Duration::from_millis(200);
     const MAX_LOST: Duration = Duration::from_secs(1);
-    const REFUSED: Duration = Duration::from_secs(5);
+    const REFUSED: Duration = RECHECK;
 
     fn new() -> Self {
         Backoff { next: Self::FIRST }
@@ -184,26 +197,46 @@ pub async fn run_with<K>(api: Api<K>, fields: Option<&str>, t: Trimmer<K>, tx: m
 where
     K: kube::Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    let mut link = Link { kind: t.kind, tx: &tx, outage: None };
+    // A built-in kind is always served; a 404 is retried like any refusal.
+    while watch_served(&api, fields, &t, &tx).await == Ended::NotServed {
+        tokio::time::sleep(Backoff::REFUSED).await;
+    }
+}
+
+/// [`run_with`] until the server stops serving the resource (a CRD removed, or never
+/// installed) or the receiver is gone.
+pub async fn watch_served<K>(
+    api: &Api<K>,
+    fields: Option<&str>,
+    t: &Trimmer<K>,
+    tx: &mpsc::Sender<ClusterEvent>,
+) -> Ended
+where
+    K: kube::Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let mut link = Link { kind: t.kind, tx, outage: None };
     let mut backoff = Backoff::new();
     'list: loop {
         if !link.send(Change::Watch(t.kind, WatchState::Syncing)).await {
-            return;
+            return Ended::Closed;
         }
         let mut version = loop {
-            match list_all(&api, fields, &t).await {
+            match list_all(api, fields, t).await {
                 Ok((objects, version)) => {
                     link.outage = None;
                     backoff.reset();
                     if !link.send(Change::Listed(t.kind, objects)).await {
-                        return;
+                        return Ended::Closed;
                     }
                     break version;
                 }
                 Err(e) => {
                     let f = failure(&e);
                     if !link.failed(&f).await {
-                        return;
+                        return Ended::Closed;
+                    }
+                    if matches!(f, Failure::Refused(WatchState::NotInstalled)) {
+                        return Ended::NotServed;
                     }
                     backoff.wait(&f).await;
                 }
@@ -217,7 +250,7 @@ where
             let failed = match api.watch(&wp, &version).await {
                 Ok(stream) => {
                     if !link.reached().await {
-                        return;
+                        return Ended::Closed;
                     }
                     backoff.reset();
                     let mut stream = std::pin::pin!(stream);
@@ -246,7 +279,7 @@ where
                             }
                         };
                         if !link.send(change).await {
-                            return;
+                            return Ended::Closed;
                         }
                     }
                     // A stream that simply ends (the server's timeout, or a server that
@@ -262,7 +295,10 @@ where
                 continue 'list;
             }
             if !link.failed(&failed).await {
-                return;
+                return Ended::Closed;
+            }
+            if matches!(failed, Failure::Refused(WatchState::NotInstalled)) {
+                return Ended::NotServed;
             }
             backoff.wait(&failed).await;
             if matches!(failed, Failure::Refused(_)) {

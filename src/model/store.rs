@@ -112,6 +112,10 @@ impl Model {
             }
             Change::Watch(kind, state) => {
                 let state = outage_kept(self.watches.get(&kind), state);
+                // A CRD removed takes its objects with it: nothing of the kind is left.
+                if state == WatchState::NotInstalled {
+                    self.clear_kind(kind);
+                }
                 if let Some(entry) = timeline::watch_changed(self.watches.get(&kind), kind, &state, at) {
                     self.push_log(entry);
                 }
@@ -250,11 +254,12 @@ impl Model {
                 p.sections |= Sections::CLUSTER;
                 *kind
             }
-            Change::Watch(kind, _) => {
+            Change::Watch(kind, state) => {
                 // What a panel may say about its data changed: every section says it again.
                 // Orphans are judged only once Deployments are listed.
                 p.sections = Sections::ALL;
                 p.controllers |= *kind == ResourceKind::Deployment;
+                p.rebuild |= matches!((kind, state), (ResourceKind::Flux(_), WatchState::NotInstalled));
                 return;
             }
             Change::Cluster(_) => {

@@ -8,7 +8,7 @@ use super::assignment::{AssignedObject, AssignmentView, Orphan};
 use super::event::{ResourceKind, WatchState};
 use super::flux_state::ObjectState;
 use super::graph::{DependencyGraph, GraphNode, RootCause};
-use super::objects::{FluxKey, Time};
+use super::objects::{FluxKey, FluxKind, Time};
 use super::placement::{PlacementView, Violation};
 use super::shards::{Health, SHARDABLE, ShardView};
 use super::store::{ListProgress, Model};
@@ -227,10 +227,11 @@ pub fn overall(
         .collect();
     capped(&mut degraded, stuck, "blocked objects");
     for (kind, state) in &model.watches {
-        if matches!(state, WatchState::Lost { .. } | WatchState::Forbidden(_) | WatchState::NotInstalled) {
+        if matches!(state, WatchState::Lost { .. } | WatchState::Forbidden(_)) {
             degraded.push(format!("{}: {}", kind.label(), watch_words(state)));
         }
     }
+    degraded.extend(missing_crds(model, shards));
 
     let verdict = if !failing.is_empty() {
         Verdict::Failing
@@ -241,6 +242,28 @@ pub fn overall(
     };
     failing.extend(degraded);
     Overall { verdict, reasons: failing }
+}
+
+/// A Flux installed without a controller serves none of its kinds, and that is healthy.
+/// Only a controller that runs while none of its kinds is served is broken.
+fn missing_crds(model: &Model, shards: &[ShardView]) -> Vec<String> {
+    let deployed =
+        |controller: &str| shards.iter().flat_map(|s| &s.controllers).any(|c| c.controller == controller);
+    let mut lines = Vec::new();
+    for controller in SHARDABLE {
+        let kinds: Vec<FluxKind> =
+            FluxKind::ALL.into_iter().filter(|k| k.controller() == controller).collect();
+        let absent =
+            |k: &FluxKind| model.watches.get(&ResourceKind::Flux(*k)) == Some(&WatchState::NotInstalled);
+        if deployed(controller) && !kinds.is_empty() && kinds.iter().all(absent) {
+            let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+            lines.push(format!(
+                "{controller} runs but no CRD of its kinds is installed ({})",
+                names.join(", ")
+            ));
+        }
+    }
+    lines
 }
 
 /// One line for a placement violation.

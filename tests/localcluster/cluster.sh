@@ -119,6 +119,16 @@ componentsPatches:
     value: "$TOLERATION_SECONDS"
   - key: default-unreachable-toleration-seconds
     value: "$TOLERATION_SECONDS"
+# One of each: no leader election, so an apiserver outage longer than the renew deadline
+# (10 s) does not make them exit; they wait for the server like the kubelets do.
+- name: kube-controller-manager
+  extraArgs:
+  - key: leader-elect
+    value: "false"
+- name: kube-scheduler
+  extraArgs:
+  - key: leader-elect
+    value: "false"
 - name: kwok-controller
   extraArgs:
   - key: manage-all-nodes
