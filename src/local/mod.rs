@@ -38,9 +38,16 @@ pub fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("shardwatch"))
 }
 
-/// The folder the scripts are written to, keyed by shardwatch's version.
+/// The folder the scripts are written to, keyed by shardwatch's version and the scripts'
+/// content: two builds on one machine (branches, worktrees) never run each other's scripts.
 fn scripts_dir() -> PathBuf {
-    cache_dir().join(format!("scripts-{}", env!("CARGO_PKG_VERSION")))
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for (name, text) in SCRIPTS {
+        (name, text).hash(&mut h);
+    }
+    crate::kind_config::BUILTIN.hash(&mut h);
+    cache_dir().join(format!("scripts-{}-{:016x}", env!("CARGO_PKG_VERSION"), h.finish()))
 }
 
 /// Where the compiled-in `manifests/` tree is written for the local Git server to publish.
