@@ -9,6 +9,8 @@
 //! (default 2) sets how many restarts the churn test goes through (the README's figure
 //! is from 10).
 
+#[path = "support/flux_stack.rs"]
+mod flux_stack;
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -205,4 +207,120 @@ fn a_killed_apiserver_is_reported_from_when_it_went_and_every_watch_is_live_agai
         "watches Live only {live_after} s after the server was back"
     );
     restart_flux_controllers_if_they_ran(flux);
+}
+
+/// How many restarts the churn test goes through (`SHARDWATCH_OUTAGE_RESTARTS`, default 2).
+fn restarts() -> usize {
+    std::env::var("SHARDWATCH_OUTAGE_RESTARTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2)
+}
+
+/// The Kustomizations of `namespace` a snapshot shows, by name, with their state.
+fn kustomizations(snap: &Value, namespace: &str) -> std::collections::BTreeMap<String, String> {
+    let a = &snap["assignment"];
+    a["shards"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["objects"].as_array().into_iter().flatten())
+        .chain(a["orphans"].as_array().into_iter().flatten())
+        .filter(|o| o["key"]["kind"] == "Kustomization" && o["key"]["namespace"] == namespace)
+        .map(|o| (o["key"]["name"].as_str().unwrap_or("").to_string(), o["state"]["state"].to_string()))
+        .collect()
+}
+
+/// Node names a snapshot shows.
+fn nodes(snap: &Value) -> Vec<String> {
+    let mut n: Vec<String> = snap["placement"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["name"].as_str().map(str::to_string))
+        .collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn restarts_during_a_burst_of_changes_converge_to_what_a_fresh_snapshot_reports() {
+    let Some(cluster) = support::cluster() else { return };
+    let _turn = ONE_OUTAGE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let flux = flux_controllers_running();
+    flux_stack::install_flux_crds(&cluster);
+    let ns = cluster.namespace("outage-churn");
+    let follow = Follow::start(&cluster);
+    follow.until(Duration::from_secs(60), "every watch Live", all_live);
+    // The burst: Kustomizations created, and every third one's elder deleted, one every
+    // 50 ms, through the restarts (kubectl fails while the server is away; it goes on).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let burst = {
+        let (cluster, ns, stop) = (cluster.clone(), ns.name.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = cluster.kubectl_stdin(
+                    &["apply", "-f", "-"],
+                    &flux_stack::kustomization(&ns, &format!("ks-{i}"), Some("shard1"), &[]),
+                );
+                if i % 3 == 2 {
+                    let _ = cluster.kubectl(&[
+                        "-n",
+                        &ns,
+                        "delete",
+                        "kustomization",
+                        &format!("ks-{}", i - 2),
+                        "--wait=false",
+                    ]);
+                }
+                i += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            i
+        })
+    };
+    let mut figures = Vec::new();
+    for _ in 0..restarts() {
+        std::thread::sleep(Duration::from_secs(2));
+        figures.push(one_outage(&follow, Duration::from_secs(3)));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let made = burst.join().expect("the burst thread");
+    restart_flux_controllers_if_they_ran(flux);
+    // What the long-running follow shows equals a fresh snapshot: no ghosts, nothing missed.
+    let fresh = || {
+        let (code, out, err) = cluster.shardwatch(&["snapshot", "-o", "json"]);
+        assert_eq!(code, 0, "snapshot: {err}");
+        serde_json::from_str::<Value>(&out).expect("snapshot JSON")
+    };
+    let mut last_diff = String::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let want = fresh();
+        let seen = follow.lines.try_iter().last();
+        if let Some(seen) = seen {
+            let (a, b) = (kustomizations(&seen, &ns.name), kustomizations(&want, &ns.name));
+            if a == b && nodes(&seen) == nodes(&want) && all_live(&seen) {
+                eprintln!(
+                    "{} restarts, {made} Kustomizations created (a third deleted); (noticed s, Live s after /readyz): {figures:?}; {} shown, as a fresh snapshot",
+                    figures.len(),
+                    a.len()
+                );
+                break;
+            }
+            last_diff = format!(
+                "follow {} vs fresh {} Kustomizations: {:?}",
+                a.len(),
+                b.len(),
+                a.keys().filter(|k| !b.contains_key(*k)).collect::<Vec<_>>()
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the followed model never equalled a fresh snapshot: {last_diff}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    for (noticed, live) in figures {
+        assert!(noticed <= WITHIN.as_secs_f64(), "a loss noticed after {noticed} s");
+        assert!(live <= WITHIN.as_secs_f64() + 1.0, "watches Live {live} s after the server was back");
+    }
 }
