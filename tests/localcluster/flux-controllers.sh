@@ -25,8 +25,7 @@
 # (source 0, kustomize 1, helm 2) + 0 for --metrics-addr, 1 for --health-addr, 2 for
 # source-controller's --storage-addr (its --storage-adv-addr is that same address, so
 # artifact URLs point at the local process).
-# Logs, pids and source-controller storage live under <cache>/flux-<version>/run/
-# (run-<cluster>/ for a SHARDWATCH_CLUSTER_NAME other than shardwatch).
+# Logs, pids and source-controller storage live under <cache>/flux-<version>/run/.
 #
 # Out of a cluster, controller-runtime finds the leader election namespace only in
 # /var/run/secrets/kubernetes.io/serviceaccount/namespace (Flux has no flag for it), so
@@ -42,29 +41,24 @@ REPO=$(cd "$HERE/../.." && pwd)
 FLUX_VERSION=${SHARDWATCH_FLUX_VERSION:-v2.7.3}
 CACHE=${SHARDWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shardwatch}
 BIN=${SHARDWATCH_FLUX_BIN:-$CACHE/flux-$FLUX_VERSION/bin}
-# One run folder per local cluster, so two clusters on one machine (SHARDWATCH_CLUSTER_NAME)
-# never stop or replace each other's controllers; the default cluster keeps the old path.
 CLUSTER=${SHARDWATCH_CLUSTER_NAME:-shardwatch}
-RUN="$CACHE/flux-$FLUX_VERSION/run$([ "$CLUSTER" = shardwatch ] || echo "-$CLUSTER")"
+# Another cluster's processes keep their own pid files, so two clusters' sets never mix.
+if [ "$CLUSTER" = shardwatch ]; then RUN="$CACHE/flux-$FLUX_VERSION/run"; else RUN="$CACHE/flux-$FLUX_VERSION/run-$CLUSTER"; fi
 KIND_CONFIG=${SHARDWATCH_KIND_CONFIG:-$REPO/kind-config.yaml}
 PORT_BASE=${SHARDWATCH_FLUX_PORT_BASE:-19400}
 NAMESPACE=flux-system
 CONTROLLERS=(source-controller kustomize-controller helm-controller)
-SHARD_KEY=sharding.fluxcd.io/key
+SHARD_KEY=${SHARDWATCH_SHARD_LABEL:-sharding.fluxcd.io/key}
+# shardwatch itself reads the kind config (`shardwatch kind-nodes`): one parser of it.
+SHARDWATCH_BIN=${SHARDWATCH_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/debug/shardwatch}
 
 log() { printf '[flux-controllers %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# The shard keys, in node order, from kind-config.yaml (the same parser cluster.sh uses).
+# The shards, in node order, from kind-config.yaml (the same reader cluster.sh uses).
 shards() {
-  python3 "$HERE/kind_nodes.py" "$KIND_CONFIG" | python3 -c '
-import json, sys
-seen = []
-for node in json.load(sys.stdin)["items"]:
-    key = node["metadata"].get("labels", {}).get("'"$SHARD_KEY"'")
-    if key and key not in seen:
-        seen.append(key)
-print("\n".join(seen))'
+  [ -x "$SHARDWATCH_BIN" ] || die "no shardwatch binary at $SHARDWATCH_BIN (cargo build, or set SHARDWATCH_BIN)"
+  "$SHARDWATCH_BIN" kind-nodes --kind-config "$KIND_CONFIG" --shards "$SHARD_KEY"
 }
 
 # Sets: "main" plus one per shard. Prints "index name" lines.
