@@ -273,6 +273,9 @@ async fn event_loop(
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut cluster_open = true;
+    // A supervisor's stop (SIGTERM) or a closed terminal (SIGHUP) ends the dashboard like
+    // `q`, so the caller restores the terminal and the watchers stop.
+    let mut stop = Stops::new();
     loop {
         if (dirty || redraw) && Instant::now() >= next_frame {
             let started = std::time::Instant::now();
@@ -348,7 +351,39 @@ async fn event_loop(
                 redraw = true;
             }
             _ = frame_due, if dirty || redraw => {}
+            () = stop.recv() => return Ok(()),
         }
+    }
+}
+
+/// SIGTERM and SIGHUP as streams registered once (none where there are no such signals).
+struct Stops(#[cfg(unix)] Vec<tokio::signal::unix::Signal>);
+
+impl Stops {
+    fn new() -> Stops {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Stops(
+                [SignalKind::terminate(), SignalKind::hangup()]
+                    .into_iter()
+                    .filter_map(|k| signal(k).ok())
+                    .collect(),
+            )
+        }
+        #[cfg(not(unix))]
+        Stops()
+    }
+
+    /// Resolves when one of the signals arrives.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if !self.0.is_empty() {
+            let waits = self.0.iter_mut().map(|s| Box::pin(s.recv()));
+            futures::future::select_all(waits).await;
+            return;
+        }
+        std::future::pending::<()>().await;
     }
 }
 

@@ -374,7 +374,16 @@ pub fn run() -> color_eyre::Result<i32> {
     let cli = Cli::parse();
     crate::logging::init(cli.log_file.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(dispatch(&cli))
+    match rt.block_on(dispatch(&cli)) {
+        // Not connected: one line with the cause and the fix, like `check`'s "cannot tell".
+        Err(e) if e.downcast_ref::<crate::cluster::ConnectError>().is_some() => {
+            let line =
+                e.downcast_ref::<crate::cluster::ConnectError>().map(ToString::to_string).unwrap_or_default();
+            eprintln!("shardwatch: {line}");
+            Ok(2)
+        }
+        other => other,
+    }
 }
 
 /// Runs the command `cli` names; returns the exit code.

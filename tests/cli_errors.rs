@@ -50,3 +50,54 @@ fn unknown_flags_are_refused_with_usage() {
     assert_eq!(code, 2);
     assert!(err.contains("yaml") && err.contains("json"), "clap lists the valid formats: {err}");
 }
+
+/// One line on stderr naming the cause and the fix, nothing on stdout (no terminal set up).
+fn assert_one_line(code: i32, out: &str, err: &str, names: &[&str]) {
+    assert_eq!(code, 2, "exit 2 when shardwatch cannot connect: {err}");
+    assert_eq!(out, "", "nothing on stdout, no terminal escape sequences");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(" — "), "cause — fix: {err}");
+    for n in names {
+        assert!(err.contains(n), "the line names {n}: {err}");
+    }
+}
+
+fn kubeconfig_file(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("sw-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+const REFUSED: &str = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:9'}\n\
+    users:\n- name: u\n  user: {token: sekrit-token-value}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n\
+    current-context: x\n";
+
+#[test]
+fn connection_failures_are_one_line_with_the_cause_and_the_fix_for_every_command() {
+    let broken = kubeconfig_file("broken", "apiVersion: v1\nclusters: [this is: not: yaml\n");
+    let refused = kubeconfig_file("refused", REFUSED);
+    // The dashboard too: it connects before it takes the terminal over.
+    for cmd in [&[][..], &["snapshot"], &["check"], &["explain", "ks/x"]] {
+        let with = |kc: &str, extra: &[&str]| {
+            let mut args = vec!["--kubeconfig", kc];
+            args.extend(extra);
+            args.extend(cmd);
+            args.into_iter().map(str::to_string).collect::<Vec<_>>()
+        };
+        let run = |args: Vec<String>| {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            shardwatch(&args, &[])
+        };
+        let (code, out, err) = run(with("/nonexistent/kubeconfig", &[]));
+        assert_one_line(code, &out, &err, &["/nonexistent/kubeconfig", "does not exist", "--kubeconfig"]);
+        let (code, out, err) = run(with(&broken, &[]));
+        assert_one_line(code, &out, &err, &[&broken, "not a valid kubeconfig"]);
+        let (code, out, err) = run(with(&refused, &["--context", "nope"]));
+        assert_one_line(code, &out, &err, &["\"nope\"", "--context with one of: x"]);
+        let (code, out, err) = run(with(&refused, &[]));
+        assert_one_line(code, &out, &err, &["127.0.0.1:9", "connection refused", "is the cluster running"]);
+        assert!(!err.contains("sekrit-token-value"), "{err}");
+    }
+}

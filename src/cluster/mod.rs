@@ -2,26 +2,29 @@
 //! turns API objects into trimmed `ClusterEvent`s for the model.
 
 pub mod actions;
+pub mod connect_error;
+pub mod flux_api;
 pub mod trim;
 pub mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::Result;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{ApiResource, DynamicObject};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::watcher;
 use kube::{Api, Client, Config, ResourceExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::model::objects::{FluxKey, FluxKind};
-use crate::model::{Change, ClusterEvent, ClusterInfo, ModelConfig, Object, ObjectId, ResourceKind};
+use crate::model::objects::FluxKind;
+use crate::model::{
+    Change, ClusterEvent, ClusterInfo, ModelConfig, Object, ObjectId, ResourceKind, WatchState,
+};
+pub use connect_error::ConnectError;
 use watch::Trimmer;
 
 /// Which cluster to talk to, as kubectl's flags name it.
@@ -60,16 +63,23 @@ impl WatchOptions {
 /// Builds a client the way kubectl would: `--kubeconfig`, else `KUBECONFIG` (several
 /// paths merged), else `~/.kube/config`, else in-cluster; `--context` picks a context.
 pub async fn connect(target: &ConnectOptions) -> Result<(Client, ClusterInfo)> {
+    Ok(connect_checked(target).await?)
+}
+
+/// [`connect`], failing with a one-line [`ConnectError`] (cause and fix).
+pub async fn connect_checked(target: &ConnectOptions) -> Result<(Client, ClusterInfo), ConnectError> {
     let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
     let kubeconfig = match &target.kubeconfig {
         Some(path) => Some(
-            Kubeconfig::read_from(path).wrap_err_with(|| format!("reading kubeconfig {}", path.display()))?,
+            Kubeconfig::read_from(path)
+                .map_err(|e| connect_error::kubeconfig(&path.display().to_string(), &e))?,
         ),
         None => match Kubeconfig::read() {
             Ok(kc) => Some(kc),
             // Only a missing kubeconfig falls back to in-cluster; a broken one is an error.
             Err(e) if std::env::var_os("KUBECONFIG").is_some() || default_kubeconfig_exists() => {
-                return Err(e).wrap_err("reading the kubeconfig (KUBECONFIG or ~/.kube/config)");
+                let path = std::env::var("KUBECONFIG").unwrap_or_else(|_| "~/.kube/config".into());
+                return Err(connect_error::kubeconfig(&path, &e));
             }
             Err(_) => None,
         },
@@ -77,26 +87,35 @@ pub async fn connect(target: &ConnectOptions) -> Result<(Client, ClusterInfo)> {
     let (mut config, context) = match kubeconfig {
         Some(kc) => {
             let context = options.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
-            let config = Config::from_custom_kubeconfig(kc, &options)
-                .await
-                .wrap_err_with(|| format!("loading context {context:?} from kubeconfig"))?;
+            let known: Vec<String> = kc.contexts.iter().map(|c| c.name.clone()).collect();
+            if !known.contains(&context) {
+                return Err(connect_error::unknown_context(&context, &known));
+            }
+            let config = Config::from_custom_kubeconfig(kc, &options).await.map_err(|e| ConnectError {
+                cause: format!("context {context:?} cannot be used: {}", watch::redact(&e.to_string())),
+                fix: "fix its cluster and user entries in the kubeconfig".into(),
+            })?;
             (config, context)
         }
         None => (
-            Config::incluster()
-                .wrap_err("no kubeconfig found (set KUBECONFIG or --kubeconfig) and not in a cluster")?,
+            Config::incluster().map_err(|_| ConnectError {
+                cause: "no kubeconfig found and not running in a cluster".into(),
+                fix: "set KUBECONFIG or pass --kubeconfig".into(),
+            })?,
             "in-cluster".to_string(),
         ),
     };
     // A dead server should be reported in seconds, not after the default half minute.
     config.connect_timeout = Some(Duration::from_secs(5));
     let server = config.cluster_url.to_string();
-    let client = Client::try_from(config).wrap_err("building the Kubernetes client")?;
+    let uses_client_cert =
+        config.auth_info.client_certificate.is_some() || config.auth_info.client_certificate_data.is_some();
+    let client =
+        Client::try_from(config).map_err(|e| connect_error::request(&server, &e, uses_client_cert))?;
     let version = client
         .apiserver_version()
         .await
-        .map_err(|e| color_eyre::eyre::eyre!(watch::redact(&e.to_string())))
-        .wrap_err_with(|| format!("cannot reach the Kubernetes API at {server}"))?;
+        .map_err(|e| connect_error::request(&server, &e, uses_client_cert))?;
     let info =
         ClusterInfo { context, server, kubernetes_version: Some(version.git_version), flux_version: None };
     Ok((client, info))
@@ -114,6 +133,14 @@ pub fn spawn_watchers(
     config: &ModelConfig,
     tx: &mpsc::Sender<ClusterEvent>,
 ) -> Vec<JoinHandle<()>> {
+    // Every kind is Syncing before any list arrives, so the model knows how many lists it
+    // waits for and judges nothing from the first ones in. The channel is new and has room.
+    for kind in ResourceKind::all() {
+        let _ = tx.try_send(ClusterEvent {
+            at: chrono::Utc::now(),
+            change: Change::Watch(kind, WatchState::Syncing),
+        });
+    }
     let ns = config.flux_namespace.as_str();
     let label = config.shard_label.clone();
     let c = || client.clone();
@@ -162,7 +189,7 @@ pub fn spawn_watchers(
         // caps what it keeps per regarding object.
         tokio::spawn(watch::run_with(
             Api::<Event>::all(c()),
-            watcher::Config::default().fields("type=Warning"),
+            Some("type=Warning"),
             Trimmer::new(
                 ResourceKind::Event,
                 |e| Object::Event(trim::event(e)),
@@ -175,7 +202,7 @@ pub fn spawn_watchers(
         // so only pods Pending now are held: cheap on a cluster whose pods run.
         tokio::spawn(watch::run_with(
             Api::<Pod>::all(c()),
-            watcher::Config::default().fields("status.phase=Pending"),
+            Some("status.phase=Pending"),
             Trimmer::new(
                 ResourceKind::PendingPod,
                 |p| Object::PendingPod(trim::pending_pod(p)),
@@ -184,39 +211,12 @@ pub fn spawn_watchers(
             tx.clone(),
         )),
     ];
+    // Flux kinds at the versions this cluster serves, found by discovery (see flux_api).
     for kind in FluxKind::ALL {
-        let ar = flux_resource(kind);
-        let flabel = label.clone();
-        let api = match objects_namespace {
-            Some(ns) => Api::<DynamicObject>::namespaced_with(c(), ns, &ar),
-            None => Api::<DynamicObject>::all_with(c(), &ar),
-        };
-        let trimmer = Trimmer::new(
-            ResourceKind::Flux(kind),
-            move |o| Object::Flux(trim::flux(kind, o, &flabel)),
-            move |o| {
-                ObjectId::Flux(FluxKey {
-                    kind,
-                    namespace: o.namespace().unwrap_or_default(),
-                    name: o.name_any(),
-                })
-            },
-        );
-        tasks.push(tokio::spawn(watch::run(api, trimmer, tx.clone())));
+        let ns = objects_namespace.map(str::to_string);
+        tasks.push(tokio::spawn(flux_api::run(c(), ns, kind, label.clone(), tx.clone())));
     }
     tasks
-}
-
-/// The API resource of a Flux kind, for dynamic access without generated types.
-pub fn flux_resource(kind: FluxKind) -> ApiResource {
-    let (group, version) = kind.api_version().split_once('/').unwrap_or(("", kind.api_version()));
-    ApiResource {
-        group: group.to_string(),
-        version: version.to_string(),
-        api_version: kind.api_version().to_string(),
-        kind: kind.as_str().to_string(),
-        plural: kind.plural().to_string(),
-    }
 }
 
 /// Sends the cluster identity as the model's first event.

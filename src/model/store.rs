@@ -85,6 +85,13 @@ impl Model {
     /// (a `Listed` costs the size of that list).
     pub fn apply(&mut self, event: ClusterEvent) {
         let at = event.at;
+        // The kube watcher resumes a broken watch from where it was, without a relist: the
+        // first change it delivers proves the kind is seen again.
+        if let Some(kind) = delivered(&event.change) {
+            if matches!(self.watches.get(&kind), Some(WatchState::Lost { .. })) {
+                self.apply(ClusterEvent { at, change: Change::Watch(kind, WatchState::Live) });
+            }
+        }
         self.last_seen = Some(self.last_seen.map_or(at, |t| t.max(at)));
         self.revision += 1;
         let mut failover = std::mem::take(&mut self.failover);
@@ -94,6 +101,11 @@ impl Model {
             Change::Applied(obj) => self.upsert(obj, at),
             Change::Deleted(id) => self.delete(id, at),
             Change::Listed(kind, objs) => {
+                if let Some(entry) =
+                    timeline::watch_changed(self.watches.get(&kind), kind, &WatchState::Live, at)
+                {
+                    self.push_log(entry);
+                }
                 self.clear_kind(kind);
                 for obj in objs {
                     self.insert_quiet(obj);
@@ -101,6 +113,11 @@ impl Model {
                 self.watches.insert(kind, WatchState::Live);
             }
             Change::Watch(kind, state) => {
+                let state = outage_kept(self.watches.get(&kind), state);
+                // A CRD removed takes its objects with it: nothing of the kind is left.
+                if state == WatchState::NotInstalled {
+                    self.clear_kind(kind);
+                }
                 if let Some(entry) = timeline::watch_changed(self.watches.get(&kind), kind, &state, at) {
                     self.push_log(entry);
                 }
@@ -115,6 +132,12 @@ impl Model {
     /// The visibility of a kind (Syncing when never reported).
     pub fn watch(&self, kind: ResourceKind) -> WatchState {
         self.watches.get(&kind).cloned().unwrap_or_default()
+    }
+
+    /// How many of the reported kinds are being listed (initially or again), of how many.
+    pub fn list_progress(&self) -> ListProgress {
+        let listing = self.watches.values().filter(|s| **s == WatchState::Syncing).count();
+        ListProgress { listed: self.watches.len() - listing, of: self.watches.len() }
     }
 
     fn upsert(&mut self, obj: Object, at: Time) {
@@ -233,11 +256,12 @@ impl Model {
                 p.sections |= Sections::CLUSTER;
                 *kind
             }
-            Change::Watch(kind, _) => {
+            Change::Watch(kind, state) => {
                 // What a panel may say about its data changed: every section says it again.
                 // Orphans are judged only once Deployments are listed.
                 p.sections = Sections::ALL;
                 p.controllers |= *kind == ResourceKind::Deployment;
+                p.rebuild |= matches!((kind, state), (ResourceKind::Flux(_), WatchState::NotInstalled));
                 return;
             }
             Change::Cluster(_) => {
@@ -290,6 +314,42 @@ impl Model {
         while self.log.len() > self.config.log_capacity {
             self.log.pop_front();
         }
+    }
+}
+
+/// The kind a change of objects was delivered by, if it is one.
+fn delivered(change: &Change) -> Option<ResourceKind> {
+    match change {
+        Change::Applied(obj) => Some(obj.kind()),
+        Change::Deleted(id) => Some(id.kind()),
+        _ => None,
+    }
+}
+
+/// A retry that fails again does not move the start of the outage: the earlier `since` stays.
+fn outage_kept(old: Option<&WatchState>, new: WatchState) -> WatchState {
+    match (old, new) {
+        (Some(WatchState::Lost { since: first, .. }), WatchState::Lost { since, error }) => {
+            WatchState::Lost { since: since.min(*first), error }
+        }
+        (_, new) => new,
+    }
+}
+
+/// Progress of the lists: while any kind is listed (at start or after a relist), what the
+/// model holds is partial and no verdict is drawn from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct ListProgress {
+    /// Kinds whose list has arrived, or whose list the API refused (forbidden, not installed).
+    pub listed: usize,
+    /// Kinds reported by the watchers.
+    pub of: usize,
+}
+
+impl ListProgress {
+    /// Whether some kind is still being listed.
+    pub fn busy(self) -> bool {
+        self.listed < self.of
     }
 }
 

@@ -170,7 +170,11 @@ pub fn watch_changed(
     let subject = format!("watch/{}", kind.label());
     match new {
         WatchState::Syncing => None,
-        WatchState::Live => old.map(|_| entry(at, Severity::Info, subject, "watching")),
+        // Only a kind that was not seen is worth a line when it is seen again.
+        WatchState::Live => {
+            matches!(old, Some(WatchState::Lost { .. } | WatchState::Forbidden(_) | WatchState::NotInstalled))
+                .then(|| entry(at, Severity::Info, subject, "watching"))
+        }
         WatchState::Lost { error, .. } => {
             Some(entry(at, Severity::Warning, subject, format!("connection lost: {error}")))
         }

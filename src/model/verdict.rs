@@ -8,10 +8,10 @@ use super::assignment::{AssignedObject, AssignmentView, Orphan};
 use super::event::{ResourceKind, WatchState};
 use super::flux_state::ObjectState;
 use super::graph::{DependencyGraph, GraphNode, RootCause};
-use super::objects::{FluxKey, Time};
+use super::objects::{FluxKey, FluxKind, Time};
 use super::placement::{PlacementView, Violation};
 use super::shards::{Health, SHARDABLE, ShardView};
-use super::store::Model;
+use super::store::{ListProgress, Model};
 
 /// The overall verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -68,6 +68,11 @@ fn watch_words(state: &WatchState) -> String {
         WatchState::Forbidden(msg) => format!("forbidden: {msg}"),
         WatchState::NotInstalled => "CRD not installed".to_string(),
     }
+}
+
+/// `syncing: 5 of 13 kinds listed`.
+pub fn syncing_words(p: ListProgress) -> String {
+    format!("syncing: {} of {} kinds listed", p.listed, p.of)
 }
 
 /// Appends `lines`, keeping at most `MAX_LINES_PER_CLASS` and saying how many were left out.
@@ -228,6 +233,11 @@ pub fn overall_with(
     placement: &PlacementView,
     objects: &ObjectReasons,
 ) -> Overall {
+    // Half a list would judge a cluster by what happened to arrive first.
+    let progress = model.list_progress();
+    if progress.busy() {
+        return Overall { verdict: Verdict::Unknown, reasons: vec![syncing_words(progress)] };
+    }
     let mut blind = Vec::new();
     for kind in [ResourceKind::Deployment, ResourceKind::Node] {
         let state = model.watch(kind);
@@ -272,10 +282,11 @@ pub fn overall_with(
     degraded.extend(objects.slow.iter().cloned());
     degraded.extend(objects.stuck.iter().cloned());
     for (kind, state) in &model.watches {
-        if matches!(state, WatchState::Lost { .. } | WatchState::Forbidden(_) | WatchState::NotInstalled) {
+        if matches!(state, WatchState::Lost { .. } | WatchState::Forbidden(_)) {
             degraded.push(format!("{}: {}", kind.label(), watch_words(state)));
         }
     }
+    degraded.extend(missing_crds(model, shards));
 
     let verdict = if !failing.is_empty() {
         Verdict::Failing
@@ -286,6 +297,28 @@ pub fn overall_with(
     };
     failing.extend(degraded);
     Overall { verdict, reasons: failing }
+}
+
+/// A Flux installed without a controller serves none of its kinds, and that is healthy.
+/// Only a controller that runs while none of its kinds is served is broken.
+fn missing_crds(model: &Model, shards: &[ShardView]) -> Vec<String> {
+    let deployed =
+        |controller: &str| shards.iter().flat_map(|s| &s.controllers).any(|c| c.controller == controller);
+    let mut lines = Vec::new();
+    for controller in SHARDABLE {
+        let kinds: Vec<FluxKind> =
+            FluxKind::ALL.into_iter().filter(|k| k.controller() == controller).collect();
+        let absent =
+            |k: &FluxKind| model.watches.get(&ResourceKind::Flux(*k)) == Some(&WatchState::NotInstalled);
+        if deployed(controller) && !kinds.is_empty() && kinds.iter().all(absent) {
+            let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+            lines.push(format!(
+                "{controller} runs but no CRD of its kinds is installed ({})",
+                names.join(", ")
+            ));
+        }
+    }
+    lines
 }
 
 /// One line for a placement violation.

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use crate::model::Snapshot;
+use crate::model::event::WatchState;
 use crate::model::shards::Health;
 
 use super::Panel;
@@ -50,9 +51,18 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, theme: Theme) {
     }
     put(buf, area, 1, Line::from(verdict));
 
-    let mut problems: Vec<(Tone, String)> =
-        snap.watches.iter().filter_map(|(kind, state)| visibility::short(snap, kind, state)).collect();
+    let mut problems: Vec<(Tone, String)> = snap
+        .watches
+        .iter()
+        .filter(|(_, state)| **state != WatchState::Syncing)
+        .filter_map(|(kind, state)| visibility::short(snap, kind, state))
+        .collect();
     problems.sort_by_key(|(tone, _)| *tone != Tone::Bad);
+    // Kinds being listed are counted in one place, first: until they are all in, what is
+    // shown is partial (and the verdict says Unknown).
+    if let Some(progress) = visibility::list_progress(snap) {
+        problems.insert(0, (Tone::Warn, progress));
+    }
     let mut watch = vec![Span::styled("watch ", dim)];
     if problems.is_empty() {
         let (text, tone) =

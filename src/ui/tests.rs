@@ -176,7 +176,20 @@ fn header_and_panels_say_what_is_not_visible() {
     syncing.watches.clear();
     syncing.dependencies = Arc::new(DependencyGraph::default());
     let s = screen(&syncing, &on(Panel::Dependencies), 80, 24);
-    assert!(s.contains("kustomizations: waiting for initial list…"), "{s}");
+    assert!(s.contains("kustomizations: listing…"), "{s}");
+}
+
+#[test]
+fn header_counts_the_kinds_still_being_listed() {
+    let mut snap = snapshot();
+    let all = snap.watches.len();
+    for state in snap.watches.values_mut().take(2) {
+        *state = WatchState::Syncing;
+    }
+    let s = screen(&snap, &on(Panel::Shards), 120, 24);
+    let watch_line = s.lines().find(|l| l.starts_with("watch ")).unwrap_or_default();
+    assert!(watch_line.contains(&format!("syncing: {} of {all} kinds listed", all - 2)), "{s}");
+    assert!(!watch_line.contains("live"), "{s}");
 }
 
 #[test]

@@ -50,11 +50,18 @@ pub fn short(snap: &Snapshot, kind: &str, state: &WatchState) -> Option<(Tone, S
     }
 }
 
-/// A panel's long form: `no permission to list nodes`, `waiting for initial list…`.
+/// `syncing: 5 of 13 kinds listed` while any kind is being listed (at start or again).
+pub fn list_progress(snap: &Snapshot) -> Option<String> {
+    let listing = snap.watches.values().filter(|s| **s == WatchState::Syncing).count();
+    (listing > 0)
+        .then(|| format!("syncing: {} of {} kinds listed", snap.watches.len() - listing, snap.watches.len()))
+}
+
+/// A panel's long form: `no permission to list nodes`, `kustomizations: listing…`.
 pub fn long(snap: &Snapshot, kind: &str, state: &WatchState) -> Option<(Tone, String)> {
     match state {
         WatchState::Live => None,
-        WatchState::Syncing => Some((Tone::Muted, format!("{kind}: waiting for initial list…"))),
+        WatchState::Syncing => Some((Tone::Muted, format!("{kind}: listing…"))),
         WatchState::Lost { error, .. } => short(snap, kind, state)
             .map(|(t, s)| (t, if error.is_empty() { s } else { format!("{s} ({error})") })),
         WatchState::Forbidden(_) => Some((Tone::Bad, format!("no permission to list {kind}"))),

@@ -16,6 +16,10 @@
 #        cluster.sh restore-node NAME [--wait]  kwok heartbeats NAME again; it goes Ready;
 #                                         the Flux controllers killed with it start again
 #        cluster.sh kubectl ARGS...       the cached kubectl against this cluster
+#        cluster.sh stop-apiserver        SIGKILL this cluster's kube-apiserver only (an outage;
+#                                         etcd, the controllers and kwok keep running)
+#        cluster.sh start-apiserver [--no-wait]  start it again with the same flags; waits
+#                                         until /readyz answers unless --no-wait
 #
 # The kind config is read by shardwatch itself (`shardwatch kind-nodes`, the one parser of
 # it): SHARDWATCH_BIN, default <target dir>/debug/shardwatch (run `cargo build` first).
@@ -24,7 +28,8 @@
 # SHARDWATCH_KIND_CONFIG (default <repo>/kind-config.yaml), SHARDWATCH_START_TIMEOUT
 # (seconds, default 120), SHARDWATCH_NODE_GRACE_PERIOD (default 10),
 # SHARDWATCH_NODE_MONITOR_PERIOD (default 2), SHARDWATCH_NODE_LEASE_SECONDS (default 8),
-# SHARDWATCH_TOLERATION_SECONDS (default 30), and build.sh's SHARDWATCH_CACHE and
+# SHARDWATCH_TOLERATION_SECONDS (default 30), SHARDWATCH_APISERVER_PORT (default: kwokctl
+# picks one; set it where apiserver restarts are tested), and build.sh's SHARDWATCH_CACHE and
 # SHARDWATCH_*_VERSION.
 set -euo pipefail
 
@@ -47,6 +52,10 @@ MONITOR_PERIOD=${SHARDWATCH_NODE_MONITOR_PERIOD:-2}
 # kwok renews a node's lease every quarter of this, so well inside the grace period.
 LEASE_SECONDS=${SHARDWATCH_NODE_LEASE_SECONDS:-8}
 TOLERATION_SECONDS=${SHARDWATCH_TOLERATION_SECONDS:-30}
+# kwokctl picks free ports just below 32768; a port freed by stop-apiserver can be taken
+# by another cluster starting meanwhile. A fixed port outside that range (and outside
+# the kernel's ephemeral range) keeps an apiserver restartable.
+APISERVER_PORT=${SHARDWATCH_APISERVER_PORT:-}
 
 # kwokctl keeps its clusters (pki, etcd data, logs, pids) under its workdir: ours is in
 # the cache, never in the repository or ~/.kwok.
@@ -105,6 +114,7 @@ options:
   kubeControllerManagerNodeMonitorPeriodMilliseconds: $((MONITOR_PERIOD * 1000))
   kubeControllerManagerNodeMonitorGracePeriodMilliseconds: $((GRACE_PERIOD * 1000))
   kubectlBinary: $BIN/kubectl
+$([ -z "$APISERVER_PORT" ] || echo "  kubeApiserverPort: $APISERVER_PORT")
 componentsPatches:
 - name: kube-apiserver
   extraArgs:
@@ -112,6 +122,16 @@ componentsPatches:
     value: "$TOLERATION_SECONDS"
   - key: default-unreachable-toleration-seconds
     value: "$TOLERATION_SECONDS"
+# One of each: no leader election, so an apiserver outage longer than the renew deadline
+# (10 s) does not make them exit; they wait for the server like the kubelets do.
+- name: kube-controller-manager
+  extraArgs:
+  - key: leader-elect
+    value: "false"
+- name: kube-scheduler
+  extraArgs:
+  - key: leader-elect
+    value: "false"
 - name: kwok-controller
   extraArgs:
   - key: manage-all-nodes
@@ -407,6 +427,49 @@ cmd_status() {
   fi
 }
 
+# The apiserver alone, for outage tests: kwokctl has no per-component restart, so its
+# command line is kept beside the pid file and replayed, logging where kwokctl's did.
+APISERVER_PID="$WORKDIR/pids/kube-apiserver.pid"
+APISERVER_CMDLINE="$WORKDIR/kube-apiserver.cmdline"
+
+cmd_stop_apiserver() {
+  [ -f "$KUBECONFIG_PATH" ] || die "cluster $CLUSTER is not running"
+  pid_alive "$APISERVER_PID" || { log "kube-apiserver of $CLUSTER is not running"; return 0; }
+  local pid
+  pid=$(cat "$APISERVER_PID")
+  [ -f "$APISERVER_CMDLINE" ] || cp "/proc/$pid/cmdline" "$APISERVER_CMDLINE"
+  kill -KILL "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  log "kube-apiserver of $CLUSTER killed (pid $pid)"
+}
+
+cmd_start_apiserver() {
+  local wait=${1:-}
+  [ -f "$APISERVER_CMDLINE" ] || die "no saved command line: stop-apiserver first"
+  if pid_alive "$APISERVER_PID"; then
+    log "kube-apiserver of $CLUSTER already running"
+  else
+    local args=()
+    mapfile -d '' -t args <"$APISERVER_CMDLINE"
+    # setsid may fork, so the process writes its own pid before becoming the apiserver.
+    (cd "$WORKDIR" && exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$APISERVER_PID" "${args[@]}" \
+      </dev/null >>"$WORKDIR/logs/kube-apiserver.log" 2>&1 9>&-) &
+    local deadline=$((SECONDS + 5))
+    until pid_alive "$APISERVER_PID" && grep -q kube-apiserver "/proc/$(cat "$APISERVER_PID")/cmdline" 2>/dev/null; do
+      [ "$SECONDS" -ge "$deadline" ] && die "kube-apiserver did not start (log: $WORKDIR/logs/kube-apiserver.log)"
+      sleep 0.05
+    done
+    log "kube-apiserver of $CLUSTER started (pid $(cat "$APISERVER_PID"))"
+  fi
+  [ "$wait" = --no-wait ] && return 0
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until k get --raw /readyz --request-timeout=2s >/dev/null 2>&1; do
+    [ "$SECONDS" -ge "$deadline" ] && die "kube-apiserver not ready after ${START_TIMEOUT}s"
+    sleep 0.1
+  done
+  log "kube-apiserver of $CLUSTER ready"
+}
+
 # fail-node / restore-node NAME [--wait]
 cmd_node() {
   local action=$1 node=${2:-} wait=${3:-}
@@ -441,5 +504,7 @@ case "${1:-}" in
   bin) echo "$BIN" ;;
   fail-node | restore-node) cmd_node "$1" "${2:-}" "${3:-}" ;;
   kubectl) shift; k "$@" ;;
-  *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  stop-apiserver) cmd_stop_apiserver ;;
+  start-apiserver) cmd_start_apiserver "${2:-}" ;;
+  *) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -47,6 +47,23 @@ impl Terminal {
         Terminal { parser, writer, child }
     }
 
+    /// The program's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.process_id()
+    }
+
+    /// Whether the program left the alternate screen and shows the cursor again (what a
+    /// restored terminal looks like from outside).
+    pub fn restored(&self) -> bool {
+        let p = self.parser.lock().unwrap();
+        !p.screen().alternate_screen() && !p.screen().hide_cursor()
+    }
+
+    /// The program's exit code, once it has exited.
+    pub fn exit_code(&mut self) -> Option<u32> {
+        self.child.try_wait().ok().flatten().map(|s| s.exit_code())
+    }
+
     /// The screen's text now.
     pub fn contents(&self) -> String {
         self.parser.lock().unwrap().screen().contents()

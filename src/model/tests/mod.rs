@@ -12,6 +12,7 @@ mod states;
 mod timeline;
 mod verdict;
 mod views;
+mod watches;
 
 use chrono::TimeZone;
 

@@ -3,7 +3,7 @@
 use super::{change, now, put};
 use crate::model::event::{Change, ObjectId, ResourceKind, WatchState};
 use crate::model::fixture::*;
-use crate::model::objects::Pod;
+use crate::model::objects::{FluxKind, Pod};
 use crate::model::store::Model;
 use crate::model::verdict::{Overall, Verdict, human_duration};
 use crate::model::{ModelConfig, Snapshot};
@@ -135,20 +135,42 @@ fn a_long_wait_names_its_root_cause() {
 }
 
 #[test]
-fn degraded_when_a_watch_is_lost_or_a_crd_missing() {
+fn degraded_when_a_watch_is_lost_but_not_for_a_kind_flux_was_installed_without() {
     let mut model = seed_stack(now());
     let lost = WatchState::Lost { since: ago(now(), 30), error: "connection reset by peer".into() };
     change(&mut model, Change::Watch(ResourceKind::Lease, lost));
-    change(
-        &mut model,
-        Change::Watch(ResourceKind::Flux(crate::model::objects::FluxKind::Bucket), WatchState::NotInstalled),
-    );
+    // source-controller still serves its other kinds: no Bucket CRD is a choice, not a fault.
+    change(&mut model, Change::Watch(ResourceKind::Flux(FluxKind::Bucket), WatchState::NotInstalled));
     let o = judge(&model);
     assert_eq!(o.verdict, Verdict::Degraded);
-    assert_eq!(
-        o.reasons,
-        ["leases: connection lost since 11:59:30: connection reset by peer", "buckets: CRD not installed"]
-    );
+    assert_eq!(o.reasons, ["leases: connection lost since 11:59:30: connection reset by peer"]);
+}
+
+#[test]
+fn a_flux_without_helm_controller_is_healthy() {
+    let mut model = seed_stack(now());
+    let helm: Vec<String> =
+        model.deployments.keys().filter(|d| d.starts_with("helm-controller")).cloned().collect();
+    for d in helm {
+        change(&mut model, Change::Deleted(ObjectId::Deployment(NS.into(), d)));
+    }
+    let pods: Vec<String> = model.pods.keys().filter(|p| p.starts_with("helm-controller")).cloned().collect();
+    for p in pods {
+        change(&mut model, Change::Deleted(ObjectId::Pod(NS.into(), p)));
+    }
+    change(&mut model, Change::Watch(ResourceKind::Flux(FluxKind::HelmRelease), WatchState::NotInstalled));
+    assert!(!model.flux.keys().any(|k| k.kind == FluxKind::HelmRelease), "a removed CRD leaves no objects");
+    let o = judge(&model);
+    assert_eq!((o.verdict, o.reasons), (Verdict::Healthy, vec![]));
+}
+
+#[test]
+fn a_controller_running_with_none_of_its_crds_is_degraded() {
+    let mut model = seed_stack(now());
+    change(&mut model, Change::Watch(ResourceKind::Flux(FluxKind::HelmRelease), WatchState::NotInstalled));
+    let o = judge(&model);
+    assert_eq!(o.verdict, Verdict::Degraded);
+    assert_eq!(o.reasons, ["helm-controller runs but no CRD of its kinds is installed (HelmRelease)"]);
 }
 
 #[test]

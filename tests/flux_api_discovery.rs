@@ -1,0 +1,101 @@
+//! Flux API versions are discovered, not fixed, and a CRD that comes or goes while
+//! shardwatch runs is picked up: against the real apiserver, under `snapshot --follow`,
+//! the Bucket CRD is removed, installed again serving only `v1beta2` (as an older Flux
+//! does), an object of it is seen, and the CRD removed again. Whatever Bucket CRD the
+//! cluster had is put back at the end.
+
+#[path = "support/follow.rs"]
+mod follow;
+mod support;
+
+use std::time::Duration;
+
+use follow::Follow;
+use serde_json::Value;
+
+const CRD: &str = "buckets.source.toolkit.fluxcd.io";
+
+/// The Bucket CRD as it was; applied again on drop.
+struct SavedCrd {
+    cluster: support::Cluster,
+    crd: Option<Value>,
+}
+
+impl Drop for SavedCrd {
+    fn drop(&mut self) {
+        let _ = self.cluster.kubectl(&["delete", "crd", CRD, "--ignore-not-found", "--wait=true"]);
+        if let Some(mut crd) = self.crd.take() {
+            let meta = &mut crd["metadata"];
+            for field in ["resourceVersion", "uid", "creationTimestamp", "managedFields", "generation"] {
+                meta.as_object_mut().map(|m| m.remove(field));
+            }
+            crd.as_object_mut().map(|m| m.remove("status"));
+            if let Err(e) = self.cluster.kubectl_stdin(&["create", "-f", "-"], &crd.to_string()) {
+                eprintln!("could not restore the Bucket CRD: {e}");
+            }
+        }
+    }
+}
+
+fn old_bucket_crd() -> String {
+    format!(
+        r#"{{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+  "metadata":{{"name":"{CRD}"}},
+  "spec":{{"group":"source.toolkit.fluxcd.io","scope":"Namespaced",
+    "names":{{"kind":"Bucket","listKind":"BucketList","plural":"buckets","singular":"bucket"}},
+    "versions":[{{"name":"v1beta2","served":true,"storage":true,"subresources":{{"status":{{}}}},
+      "schema":{{"openAPIV3Schema":{{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}}}}]}}}}"#
+    )
+}
+
+fn bucket_state(snap: &Value) -> String {
+    snap["watches"]["buckets"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| snap["watches"]["buckets"].to_string())
+}
+
+#[test]
+fn a_bucket_crd_removed_then_installed_at_an_older_version_then_removed_is_followed() {
+    let Some(cluster) = support::cluster() else { return };
+    let saved = cluster.get_json(&["get", "crd", CRD]).ok();
+    let _restore = SavedCrd { cluster: cluster.clone(), crd: saved };
+    cluster
+        .kubectl(&["delete", "crd", CRD, "--ignore-not-found", "--wait=true"])
+        .expect("delete the Bucket CRD");
+    let ns = cluster.namespace("buckets");
+    let mut follow = Follow::start(&cluster, &[]);
+    follow.wait_for(Duration::from_secs(60), "buckets NotInstalled", |s| match bucket_state(s).as_str() {
+        "NotInstalled" => Ok(()),
+        other => Err(other.to_string()),
+    });
+
+    cluster.apply(&old_bucket_crd());
+    cluster
+        .kubectl(&["wait", "--for=condition=Established", "--timeout=60s", "crd", CRD])
+        .expect("the v1beta2 Bucket CRD is established");
+    let bucket = format!(
+        r#"{{"apiVersion":"source.toolkit.fluxcd.io/v1beta2","kind":"Bucket",
+  "metadata":{{"name":"old-flux-bucket","namespace":"{}"}},
+  "spec":{{"bucketName":"b","endpoint":"minio.example:9000","interval":"5m"}}}}"#,
+        ns.name
+    );
+    cluster.apply(&bucket);
+    // Found again while running, read at the only version served.
+    follow.wait_for(Duration::from_secs(30), "buckets Live with the v1beta2 object", |s| {
+        let state = bucket_state(s);
+        if state != "Live" {
+            return Err(format!("buckets: {state}"));
+        }
+        follow::assigned(s, "Bucket", &ns.name, "old-flux-bucket").map(|_| ())
+    });
+
+    cluster.kubectl(&["delete", "crd", CRD, "--wait=true"]).expect("delete the v1beta2 Bucket CRD");
+    follow.wait_for(Duration::from_secs(30), "buckets NotInstalled and the object gone", |s| {
+        let state = bucket_state(s);
+        match (state.as_str(), follow::assigned(s, "Bucket", &ns.name, "old-flux-bucket").is_ok()) {
+            ("NotInstalled", false) => Ok(()),
+            (state, held) => Err(format!("buckets: {state}, object still shown: {held}")),
+        }
+    });
+}

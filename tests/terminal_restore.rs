@@ -1,0 +1,65 @@
+//! The dashboard in a pseudo-terminal against the local cluster, ended every way a user or
+//! a supervisor ends it: `q`, Ctrl-C, SIGTERM, SIGHUP; and at 1×1. Each time the terminal
+//! is restored (main screen, cursor shown) and the process is gone.
+
+#[path = "support/pty.rs"]
+mod pty;
+mod support;
+
+use std::time::Duration;
+
+use pty::Terminal;
+
+fn dashboard(cluster: &support::Cluster, cols: u16, rows: u16) -> Terminal {
+    let kubeconfig = cluster.kubeconfig.to_string_lossy().into_owned();
+    Terminal::spawn(
+        env!("CARGO_BIN_EXE_shardwatch"),
+        &["--kubeconfig", &kubeconfig, "--log-file", "/dev/null"],
+        &[("NO_COLOR", "1")],
+        cols,
+        rows,
+    )
+}
+
+fn signal(term: &Terminal, name: &str) {
+    let pid = term.pid().expect("a pid").to_string();
+    let ok = std::process::Command::new("kill").args([&format!("-{name}"), &pid]).status().expect("kill");
+    assert!(ok.success(), "kill -{name} {pid}");
+}
+
+fn ended_restored(term: &mut Terminal, how: &str) {
+    assert!(term.wait_exit(Duration::from_secs(10)), "the dashboard did not exit on {how}");
+    assert_eq!(term.exit_code(), Some(0), "exit code after {how}");
+    // The reader thread may still be applying the last bytes.
+    support::wait_until(Duration::from_secs(5), &format!("a restored terminal after {how}"), || {
+        if term.restored() { Ok(()) } else { Err(format!("screen:\n{}", term.contents())) }
+    });
+}
+
+#[test]
+fn the_terminal_is_restored_after_q_ctrl_c_sigterm_and_sighup() {
+    let Some(cluster) = support::cluster() else { return };
+    for how in ["q", "ctrl-c", "TERM", "HUP"] {
+        let mut term = dashboard(&cluster, 100, 30);
+        term.wait_for("Shards", Duration::from_secs(30));
+        assert!(!term.restored(), "the dashboard draws on the alternate screen");
+        match how {
+            "q" => term.send("q"),
+            "ctrl-c" => term.send("\u{3}"),
+            sig => signal(&term, sig),
+        }
+        ended_restored(&mut term, how);
+    }
+}
+
+#[test]
+fn tiny_terminals_do_not_break_it() {
+    let Some(cluster) = support::cluster() else { return };
+    for (cols, rows) in [(1, 1), (2, 1), (1, 3), (10, 2), (20, 5)] {
+        let mut term = dashboard(&cluster, cols, rows);
+        std::thread::sleep(Duration::from_secs(2));
+        assert!(!term.wait_exit(Duration::from_millis(10)), "the dashboard died at {cols}×{rows}");
+        term.send("q");
+        ended_restored(&mut term, &format!("q at {cols}×{rows}"));
+    }
+}
