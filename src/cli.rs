@@ -53,6 +53,13 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
+    /// The local world's kubelet (started by `up --target local`; not for direct use).
+    #[command(hide = true)]
+    Kubelet {
+        /// The options file `up` wrote.
+        #[arg(long, value_name = "FILE")]
+        options: PathBuf,
+    },
     /// Print the model once (shards, placement, objects, graph, orphans, verdict) and exit.
     Snapshot {
         /// Output format.
@@ -377,6 +384,10 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 timeout: seconds(*timeout),
             };
             headless::explain::run(&opts).await
+        }
+        Some(Command::Kubelet { options }) => {
+            crate::local::kubelet::run(&crate::local::kubelet::read_options(options)?).await?;
+            Ok(0)
         }
         Some(Command::Check { timeout }) => headless::check(&cli.watch(), seconds(*timeout)).await,
         Some(Command::Chaos { action, yes, target }) => {

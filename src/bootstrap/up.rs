@@ -13,6 +13,7 @@ use super::{Placement, ShardOptions, shard_install};
 use super::{apply, flux_runtime, flux_source, kind, layer_wait, wait};
 use crate::cluster::{self, ConnectOptions};
 use crate::kind_config::KindConfig;
+use crate::local::kubelet::KubeletOptions;
 use crate::local::{self, user_kubeconfig};
 
 /// Where the stack goes.
@@ -199,7 +200,14 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Option<PathBuf>> 
         }
         steps.step("real Flux controllers as local processes");
         let mut progress = |line: &str| steps.detail(line);
-        changed |= flux_runtime::start_controllers(&mut progress).await?;
+        let kubelet = KubeletOptions::for_local_cluster(
+            kubeconfig.as_deref().unwrap_or(Path::new("")),
+            flux_runtime::bin_dir(),
+            &opts.namespace,
+            &opts.label_key,
+            &shard_opts.shards,
+        );
+        changed |= flux_runtime::start_controllers(&kubelet, opts.timeout, &mut progress).await?;
     }
 
     steps.step("infrastructure layer (sources → controllers → configs)");

@@ -6,6 +6,7 @@
 //! It sits beside `bootstrap` and `cluster`, importing neither: `bootstrap` starts and
 //! stops it, and node hosting ([`crate::node_host`]) fails and restores its nodes.
 
+pub mod kubelet;
 pub mod user_kubeconfig;
 
 use std::path::{Path, PathBuf};
@@ -38,9 +39,15 @@ pub fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("shardwatch"))
 }
 
-/// The folder the scripts are written to, keyed by shardwatch's version.
+/// The folder the scripts are written to, keyed by shardwatch's version and the scripts'
+/// content, so two builds of one version (two checkouts) never rewrite each other's.
 fn scripts_dir() -> PathBuf {
-    cache_dir().join(format!("scripts-{}", env!("CARGO_PKG_VERSION")))
+    // FNV-1a: stable across builds, unlike std's hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in SCRIPTS.iter().flat_map(|(name, text)| name.bytes().chain(text.bytes())) {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    cache_dir().join(format!("scripts-{}-{:08x}", env!("CARGO_PKG_VERSION"), hash as u32))
 }
 
 /// Where the compiled-in `manifests/` tree is written for the local Git server to publish.

@@ -17,7 +17,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${SHARDWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shardwatch}
-DIR="$CACHE/git-server"
+# One server per cluster (SHARDWATCH_CLUSTER_NAME, as cluster.sh), so two clusters on one
+# machine (with distinct SHARDWATCH_GIT_PORT) do not share a pid file.
+DIR="$CACHE/git-server/${SHARDWATCH_CLUSTER_NAME:-shardwatch}"
 ROOT="$DIR/repos"
 BARE="$ROOT/shardwatch-infra.git"
 MANIFESTS=${SHARDWATCH_MANIFESTS:-$REPO/manifests}
