@@ -192,3 +192,61 @@ fn kubectl_logs_of_a_controller_pod_shows_that_processs_output() {
     assert!(first["level"].is_string(), "{first}");
     assert!(text.contains(&pod) || text.contains("kustomize-controller-leader-election"), "{text}");
 }
+
+/// Puts a ClusterRole back as it was, however the test ends.
+struct RoleBack<'a> {
+    cluster: &'a Cluster,
+    role: Value,
+}
+
+impl Drop for RoleBack<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.cluster.kubectl_stdin(&["replace", "-f", "-"], &self.role.to_string()) {
+            eprintln!("could not put ClusterRole back: {e}; `shardwatch up --target local` restores it");
+        }
+    }
+}
+
+#[test]
+fn a_controller_calls_the_api_as_its_service_account_so_its_cluster_role_applies() {
+    let Some(cluster) = support::cluster() else { return };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    real_flux::up(&cluster);
+    real_flux::chain_ready(&cluster);
+    const ROLE: &str = "source-controller-flux-system";
+    let mut role = cluster.get_json(&["get", "clusterrole", ROLE]).unwrap();
+    let rules = role["rules"].as_array().cloned().unwrap_or_default();
+    let granted = |r: &Value| {
+        r["resources"].as_array().into_iter().flatten().any(|res| res == "gitrepositories/status")
+    };
+    let narrowed_rules: Vec<Value> = rules.iter().filter(|r| !granted(r)).cloned().collect();
+    assert!(narrowed_rules.len() < rules.len(), "{ROLE} grants gitrepositories/status: {rules:?}");
+    for key in ["resourceVersion", "uid", "creationTimestamp", "managedFields"] {
+        role["metadata"].as_object_mut().unwrap().remove(key);
+    }
+    let back = RoleBack { cluster: &cluster, role: role.clone() };
+    let mut narrowed = role.clone();
+    narrowed["rules"] = Value::Array(narrowed_rules);
+    cluster.kubectl_stdin(&["replace", "-f", "-"], &narrowed.to_string()).unwrap();
+
+    // shard1's source-controller reconciles the infrastructure's GitRepository and can no
+    // longer write its status: the admin kubeconfig could, its ServiceAccount cannot.
+    let token = real_flux::request_reconcile(&cluster, "gitrepository", "shardwatch-infra");
+    let denial = wait_until(DEADLINE, "source-controller-shard1 denied the status update", || {
+        let text = cluster.kubectl(&["-n", FLUX_NS, "logs", "deploy/source-controller-shard1"])?;
+        text.lines()
+            .find(|l| l.contains("forbidden") && l.contains("gitrepositories/status"))
+            .map(str::to_string)
+            .ok_or_else(|| "no denial logged yet".to_string())
+    });
+    assert!(
+        denial.contains("system:serviceaccount:flux-system:source-controller"),
+        "the denial names the ServiceAccount: {denial}"
+    );
+
+    // With the permission back, the request is handled.
+    drop(back);
+    let again = real_flux::request_reconcile(&cluster, "gitrepository", "shardwatch-infra");
+    assert_ne!(token, again);
+    real_flux::wait_handled(&cluster, "gitrepository", "shardwatch-infra", &again, DEADLINE);
+}

@@ -20,6 +20,7 @@ use super::cri_log::{self, Stream};
 use super::pod_choice::ChosenPod;
 use super::pod_report::{ContainerState, Report, Terminated, logs_object};
 use super::process;
+use super::service_account::{self, Credentials};
 
 /// How long a stopped process may take to release its Lease before it is SIGKILLed.
 const GRACE: Duration = Duration::from_secs(20);
@@ -45,8 +46,10 @@ pub struct Context {
     pub client: kube::Client,
     /// The Flux namespace.
     pub namespace: String,
-    /// The kubeconfig the controllers use.
+    /// The admin kubeconfig, whose server and CA the pods' own kubeconfigs copy.
     pub kubeconfig: PathBuf,
+    /// Where each pod's ServiceAccount token and kubeconfig go.
+    pub credentials_dir: PathBuf,
     /// Where the pods' log files go.
     pub log_dir: PathBuf,
 }
@@ -78,6 +81,7 @@ pub struct Container {
     last: Option<Terminated>,
     report: Option<Report>,
     logs_pending: bool,
+    credentials: Option<Credentials>,
 }
 
 impl Container {
@@ -94,6 +98,7 @@ impl Container {
             last: None,
             report: None,
             logs_pending: false,
+            credentials: None,
         }
     }
 
@@ -135,15 +140,52 @@ impl Container {
                 self.retry_at = None;
                 self.last = None;
                 self.report = None;
+                self.credentials = None;
             }
         }
+        self.renew_credentials(ctx, &mut said).await;
         let terminated = self.terminating.as_ref().is_none_or(JoinHandle::is_finished);
         let due = self.retry_at.is_none_or(|t| now >= t);
-        if self.run.is_none() && self.pod.is_some() && terminated && due {
+        if self.run.is_none() && self.pod.is_some() && self.credentials.is_some() && terminated && due {
             self.start(ctx, now, &mut said);
         }
         self.send(ctx, &mut said).await;
         said
+    }
+
+    /// Issues the pod's token when it has none or it is due; keeps the old one (still
+    /// valid for a fifth of its lifetime) when the API cannot be reached.
+    async fn renew_credentials(&mut self, ctx: &Context, said: &mut Vec<String>) {
+        let Some(pod) = &self.pod else { return };
+        if self.credentials.as_ref().is_some_and(|c| !service_account::due(c, Utc::now())) {
+            return;
+        }
+        let dir = ctx.credentials_dir.join(format!("{}_{}", ctx.namespace, pod.name));
+        let issued = service_account::issue(
+            &ctx.client,
+            &ctx.namespace,
+            &pod.service_account,
+            &pod.name,
+            &pod.uid,
+            &ctx.kubeconfig,
+            &dir,
+        )
+        .await;
+        match issued {
+            Ok(c) => {
+                if self.credentials.is_none() {
+                    said.push(format!(
+                        "{} authenticates as ServiceAccount {}/{}",
+                        self.spec.name, ctx.namespace, pod.service_account
+                    ));
+                }
+                self.credentials = Some(c);
+            }
+            Err(e) if self.credentials.is_none() => {
+                said.push(format!("{}: no credentials yet: {e}", self.spec.name))
+            }
+            Err(_) => {}
+        }
     }
 
     fn notice_exit(&mut self, now: Instant, said: &mut Vec<String>) {
@@ -207,8 +249,9 @@ impl Container {
         if restarting {
             self.restarts += 1;
         }
+        let Some(credentials) = &self.credentials else { return };
         let log = self.log_file(ctx, &pod, self.restarts);
-        match spawn(&self.spec, ctx, &pod.name, log) {
+        match spawn(&self.spec, ctx, &credentials.kubeconfig, &pod.name, log) {
             Ok(child) => {
                 let pid = child.id().unwrap_or_default();
                 let started_at = Utc::now();
@@ -297,7 +340,13 @@ const IN_NAMESPACES: &str = "hostname \"$HOLDER\" && \
     printf %s \"$RUNTIME_NAMESPACE\" >/run/secrets/kubernetes.io/serviceaccount/namespace && \
     exec \"$0\" \"$@\"";
 
-fn spawn(spec: &ControllerSpec, ctx: &Context, pod: &str, log: PathBuf) -> std::io::Result<Child> {
+fn spawn(
+    spec: &ControllerSpec,
+    ctx: &Context,
+    kubeconfig: &std::path::Path,
+    pod: &str,
+    log: PathBuf,
+) -> std::io::Result<Child> {
     for dir in spec.dirs.iter().map(PathBuf::as_path).chain(log.parent()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -305,7 +354,7 @@ fn spawn(spec: &ControllerSpec, ctx: &Context, pod: &str, log: PathBuf) -> std::
     cmd.args(["--mount", "--uts", "--propagation", "private", "sh", "-c", IN_NAMESPACES])
         .arg(&spec.binary)
         .args(&spec.args)
-        .env("KUBECONFIG", &ctx.kubeconfig)
+        .env("KUBECONFIG", kubeconfig)
         .env("RUNTIME_NAMESPACE", &ctx.namespace)
         .env("HOLDER", pod)
         .stdin(Stdio::null())

@@ -16,6 +16,7 @@ mod cri_log;
 mod pod_choice;
 mod pod_report;
 mod process;
+mod service_account;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -310,6 +311,7 @@ pub async fn run(opts: &KubeletOptions) -> Result<()> {
         namespace: opts.namespace.clone(),
         kubeconfig: opts.kubeconfig.clone(),
         log_dir: opts.run_dir.join("logs"),
+        credentials_dir: opts.run_dir.join("credentials"),
     };
     let mut containers: Vec<Container> = opts.controllers().into_iter().map(Container::new).collect();
     let mut control_plane = ControlPlane::new(opts.cluster_dir.clone());

@@ -23,6 +23,8 @@ pub struct ChosenPod {
     pub container: String,
     /// Its first container's image.
     pub image: String,
+    /// Its ServiceAccount (`default` when the spec names none).
+    pub service_account: String,
     /// The restart count the API already shows (a restarted kubelet counts on from there).
     pub restarts: u32,
 }
@@ -61,6 +63,7 @@ pub fn choose(pods: &[Pod], alive: &HashSet<String>, app: &str) -> Option<Chosen
                 node: spec.node_name.clone()?,
                 container: container.name.clone(),
                 image: container.image.clone().unwrap_or_default(),
+                service_account: spec.service_account_name.clone().unwrap_or_else(|| "default".into()),
                 restarts,
             })
         })
@@ -75,7 +78,7 @@ mod tests {
         let mut p = json!({
             "metadata": { "name": name, "uid": format!("uid-{name}"), "labels": { "app": "kc-shard2" },
                           "creationTimestamp": created },
-            "spec": { "nodeName": node, "containers": [{ "name": "manager", "image": "img" }] },
+            "spec": { "nodeName": node, "serviceAccountName": "kc", "containers": [{ "name": "manager", "image": "img" }] },
             "status": { "phase": phase,
                         "containerStatuses": [{ "name": "manager", "image": "img", "imageID": "", "ready": true,
                                                 "restartCount": 4, "state": {} }] },
@@ -105,6 +108,7 @@ mod tests {
         assert_eq!(chosen.name, "new");
         assert_eq!(chosen.restarts, 4);
         assert_eq!(chosen.uid, "uid-new");
+        assert_eq!(chosen.service_account, "kc");
     }
 
     #[test]
