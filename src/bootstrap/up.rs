@@ -13,6 +13,7 @@ use super::{Placement, ShardOptions, shard_install};
 use super::{apply, flux_runtime, flux_source, kind, layer_wait, wait};
 use crate::cluster::{self, ConnectOptions};
 use crate::kind_config::KindConfig;
+use crate::local::build_meter::{BuildMeter, Metered};
 use crate::local::kubelet::KubeletOptions;
 use crate::local::{self, user_kubeconfig};
 
@@ -110,7 +111,8 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Option<PathBuf>> 
     }
 
     steps.step(&format!("cluster ({target:?})"));
-    let mut progress = |line: &str| steps.detail(line);
+    let mut meter = BuildMeter::control_plane();
+    let mut progress = |line: &str| metered(&mut meter, &*steps, line);
     let kubeconfig = match target {
         UpTarget::Local => {
             let ours = local::start(opts.kind_config.as_deref(), &mut progress).await?;
@@ -188,7 +190,8 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Option<PathBuf>> 
     if real_controllers {
         steps.step("Flux controllers (build on first use)");
         steps.detail(&flux_runtime::build_expectation());
-        let mut progress = |line: &str| steps.detail(line);
+        let mut meter = BuildMeter::flux();
+        let mut progress = |line: &str| metered(&mut meter, &*steps, line);
         flux_runtime::build(&mut progress).await?;
         if serve_git {
             steps.step("local Git server");
@@ -269,6 +272,15 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Option<PathBuf>> 
         steps.detail("up to date: nothing changed");
     }
     Ok(kubeconfig)
+}
+
+/// A build script's log line: a component or `go` line becomes the step's status (which
+/// replaces itself), anything else a detail line.
+fn metered(meter: &mut BuildMeter, steps: &Steps, line: &str) {
+    match meter.feed(line, std::time::Instant::now()) {
+        Metered::Status(status) => steps.status(&status),
+        Metered::Plain => steps.detail(line),
+    }
 }
 
 /// Adds the local cluster's context to the user's kubeconfig, unless that file is the

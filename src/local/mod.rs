@@ -6,6 +6,7 @@
 //! It sits beside `bootstrap` and `cluster`, importing neither: `bootstrap` starts and
 //! stops it, and node hosting ([`crate::node_host`]) fails and restores its nodes.
 
+pub mod build_meter;
 pub mod kubelet;
 pub mod user_kubeconfig;
 
