@@ -16,7 +16,7 @@ use crate::bootstrap::up::{self, UpOptions};
 use crate::cluster::actions::{Action, ActionReport, Outcome};
 use crate::cluster::{self, WatchOptions};
 use crate::latency::Latency;
-use crate::model::{ClusterEvent, ClusterInfo, Model, Views};
+use crate::model::{ClusterEvent, ClusterInfo, Model, Snapshot, Views};
 use crate::node_host::NodeHost;
 use crate::ui::progress::{self, ProgressView};
 use crate::ui::{self, KeyOutcome, Request, UiState};
@@ -260,7 +260,10 @@ async fn event_loop(
     let mut state = UiState { read_only, cannot_fail_nodes, ..UiState::new(no_color) };
     let mut views = Views::new();
     let mut snap = views.refresh(model, Utc::now());
+    // `dirty`: the model changed (redraw only if the snapshot did); `redraw`: the screen
+    // must be drawn again (a key, a resize, an outcome, the clock moving the ages).
     let mut dirty = true;
+    let mut redraw = true;
     let mut next_frame = Instant::now();
     // Ages on screen move once a second: the clock only marks the few time-dependent
     // sections stale and redraws what is visible; nothing is recomputed per object.
@@ -268,19 +271,29 @@ async fn event_loop(
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut cluster_open = true;
     loop {
-        if dirty && Instant::now() >= next_frame {
+        if (dirty || redraw) && Instant::now() >= next_frame {
             let started = std::time::Instant::now();
+            let now = Utc::now();
             if views.stale(model) {
-                snap = views.refresh(model, Utc::now());
-            } else {
-                snap.taken_at = Utc::now();
+                let fresh = views.refresh(model, now);
+                // Most Node updates on a big cluster (heartbeats, labels nobody reads)
+                // change nothing shown: the sections stay shared and the frame is skipped.
+                redraw |= !same_content(&fresh, &snap);
+                snap = fresh;
             }
-            terminal.draw(|f| ui::draw(f, &snap, &state)).wrap_err("drawing the dashboard")?;
+            snap.taken_at = now;
+            if redraw {
+                terminal.draw(|f| ui::draw(f, &snap, &state)).wrap_err("drawing the dashboard")?;
+            }
             latency.shown();
-            dirty = false;
             // A frame that took long (a rebuild of 20,000 objects) spaces out the next ones,
             // so a storm of shape changes cannot take more than about a third of a core.
-            next_frame = Instant::now() + Duration::from_millis(1000 / MAX_FPS).max(started.elapsed() * 2);
+            if redraw {
+                next_frame =
+                    Instant::now() + Duration::from_millis(1000 / MAX_FPS).max(started.elapsed() * 2);
+            }
+            dirty = false;
+            redraw = false;
         }
         let frame_due = tokio::time::sleep_until(next_frame);
         tokio::select! {
@@ -301,10 +314,10 @@ async fn event_loop(
                 Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
                     match ui::handle_key(&mut state, k, &snap) {
                         KeyOutcome::Quit => return Ok(()),
-                        KeyOutcome::Changed => dirty = true,
+                        KeyOutcome::Changed => redraw = true,
                         KeyOutcome::Ignored => {}
                         KeyOutcome::Request(request) => {
-                            dirty = true;
+                            redraw = true;
                             match action_of(request, &actions.context) {
                                 Ok(action) => {
                                     tracing::info!(action = ?action, "confirmed in the dashboard");
@@ -318,22 +331,30 @@ async fn event_loop(
                         }
                     }
                 }
-                Some(Ok(TermEvent::Resize(..))) => dirty = true,
+                Some(Ok(TermEvent::Resize(..))) => redraw = true,
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),
                 None => return Ok(()),
             },
             Some(outcome) = actions.rx.recv() => {
                 state.message = Some(outcome_message(&outcome));
-                dirty = true;
+                redraw = true;
             }
             _ = clock.tick() => {
                 views.tick();
-                dirty = true;
+                redraw = true;
             }
-            _ = frame_due, if dirty => {}
+            _ = frame_due, if dirty || redraw => {}
         }
     }
+}
+
+/// Whether two snapshots show the same, whenever they were taken. Sections the views
+/// did not redo are the same `Arc`, which compares by pointer first.
+fn same_content(a: &Snapshot, b: &Snapshot) -> bool {
+    let mut a = a.clone();
+    a.taken_at = b.taken_at;
+    a == *b
 }
 
 #[cfg(test)]

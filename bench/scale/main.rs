@@ -86,7 +86,7 @@ async fn main() -> Result<()> {
     color_eyre::install()?;
     let args = Args::parse();
     let target =
-        shardwatch::cluster::Target { kubeconfig: Some(args.kubeconfig.clone()), ..Default::default() };
+        shardwatch::cluster::ConnectOptions { kubeconfig: Some(args.kubeconfig.clone()), context: None };
     let (client, info) = shardwatch::cluster::connect(&target).await?;
     if args.cleanup {
         return scenario::cleanup(&client, None).await;

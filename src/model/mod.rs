@@ -12,6 +12,7 @@ pub mod graph;
 pub mod graph_index;
 pub mod objects;
 pub mod placement;
+pub mod placement_index;
 pub mod shards;
 pub mod snapshot;
 pub mod store;

@@ -205,11 +205,18 @@ fn controller_health(
 /// shards' health because it changes only with Nodes, while health follows every Lease.
 pub fn shard_nodes(model: &Model) -> HashMap<String, Arc<Vec<String>>> {
     let key = model.config.shard_label.as_str();
+    group_shard_nodes(
+        model.nodes.values().filter_map(|n| n.labels.get(key).map(|s| (n.name.as_str(), s.as_str()))),
+    )
+}
+
+/// Groups `(node, shard)` pairs, given in node name order, by shard.
+pub fn group_shard_nodes<'a>(
+    labelled: impl Iterator<Item = (&'a str, &'a str)>,
+) -> HashMap<String, Arc<Vec<String>>> {
     let mut by_shard: HashMap<String, Vec<String>> = HashMap::new();
-    for node in model.nodes.values() {
-        if let Some(shard) = node.labels.get(key) {
-            by_shard.entry(shard.clone()).or_default().push(node.name.clone());
-        }
+    for (node, shard) in labelled {
+        by_shard.entry(shard.to_string()).or_default().push(node.to_string());
     }
     by_shard.into_iter().map(|(s, n)| (s, Arc::new(n))).collect()
 }

@@ -51,7 +51,7 @@ pub struct Snapshot {
     /// Objects per shard and the orphans.
     pub assignment: Arc<AssignmentView>,
     /// Recent changes, newest first.
-    pub events: Arc<Vec<LogEntry>>,
+    pub events: Arc<Vec<Arc<LogEntry>>>,
     /// Failover incidents per shard, newest first.
     pub failover: Vec<IncidentView>,
     /// Why each Flux object that is neither Ready nor Suspended is so, in key order.
@@ -65,7 +65,7 @@ impl Snapshot {
     pub fn of(model: &Model, now: Time) -> Snapshot {
         let dependencies = GraphIndex::build(model).view();
         let assignment = AssignmentIndex::build(model).view();
-        let mut snap = Snapshot::assemble(model, dependencies, assignment, now);
+        let mut snap = Snapshot::assemble(model, dependencies, assignment, Arc::new(placement(model)), now);
         snap.stamp(now);
         snap
     }
@@ -75,10 +75,10 @@ impl Snapshot {
         model: &Model,
         dependencies: Arc<DependencyGraph>,
         assignment: Arc<AssignmentView>,
+        placement: Arc<PlacementView>,
         now: Time,
     ) -> Snapshot {
         let shards = shards(model, now);
-        let placement = placement(model);
         let overall = overall(model, &shards, &placement, &dependencies, &assignment, now);
         let explanations = explanations(model, &dependencies, &assignment, now);
         Snapshot {
@@ -90,7 +90,7 @@ impl Snapshot {
             watches: watches(model),
             overall,
             shards,
-            placement: Arc::new(placement),
+            placement,
             dependencies,
             assignment,
             events: Arc::new(events(model)),
@@ -126,6 +126,6 @@ pub(super) fn watches(model: &Model) -> BTreeMap<String, WatchState> {
 }
 
 /// The event log, newest first.
-pub(super) fn events(model: &Model) -> Vec<LogEntry> {
+pub(super) fn events(model: &Model) -> Vec<Arc<LogEntry>> {
     model.log.iter().rev().cloned().collect()
 }

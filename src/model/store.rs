@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::ops::{BitOr, BitOrAssign};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -9,6 +10,7 @@ use super::event::{Change, ClusterEvent, ClusterInfo, Object, ObjectId, Resource
 use super::failover::FailoverTracker;
 use super::graph_index::in_graph;
 use super::objects::{Deployment, FluxKey, FluxObject, KubeEvent, Lease, Node, PendingPod, Pod, Time};
+use super::placement_index::PlacementChanges;
 use super::timeline::{self, LogEntry};
 
 /// Events kept per regarding object: the newest are what explain it, and a crash-looping
@@ -62,7 +64,7 @@ pub struct Model {
     /// Visibility per watched kind.
     pub watches: BTreeMap<ResourceKind, WatchState>,
     /// What changed, newest last, bounded by `config.log_capacity`.
-    pub log: VecDeque<LogEntry>,
+    pub log: VecDeque<Arc<LogEntry>>,
     /// Time of the newest event applied: the model's notion of "now" for ages.
     pub last_seen: Option<Time>,
     /// Bumped on every applied change, so views can cache by it.
@@ -244,7 +246,8 @@ impl Model {
             }
         };
         p.sections |= match kind {
-            ResourceKind::Node => Sections::SHARDS | Sections::PLACEMENT | Sections::NODES,
+            // Shards read nodes only through their labels: the views redo them when those change.
+            ResourceKind::Node => Sections::PLACEMENT,
             ResourceKind::Pod => Sections::SHARDS | Sections::PLACEMENT,
             ResourceKind::Deployment => {
                 p.controllers = true;
@@ -271,13 +274,19 @@ impl Model {
                 self.pending.touch(k, self.flux.len());
             }
             Change::Listed(ResourceKind::Flux(_), _) => self.pending.rebuild = true,
+            Change::Applied(Object::Node(n)) => self.pending.placement.touch(&n.name, self.nodes.len()),
+            Change::Deleted(ObjectId::Node(n)) => self.pending.placement.touch(n, self.nodes.len()),
+            Change::Listed(ResourceKind::Node, _) => self.pending.placement.rebuild = true,
+            _ if matches!(kind, ResourceKind::Pod | ResourceKind::Deployment) => {
+                self.pending.placement.pods = true
+            }
             _ => {}
         }
     }
 
     fn push_log(&mut self, entry: LogEntry) {
         self.pending.sections |= Sections::EVENTS;
-        self.log.push_back(entry);
+        self.log.push_back(Arc::new(entry));
         while self.log.len() > self.config.log_capacity {
             self.log.pop_front();
         }
@@ -307,8 +316,6 @@ impl Sections {
     pub const OVERALL: Sections = Sections(1 << 6);
     /// Cluster identity and watch states.
     pub const CLUSTER: Sections = Sections(1 << 7);
-    /// Which nodes each shard has.
-    pub const NODES: Sections = Sections(1 << 8);
     /// Everything.
     pub const ALL: Sections = Sections(u16::MAX);
 
@@ -347,6 +354,8 @@ pub struct Pending {
     pub rebuild: bool,
     /// The controller Deployments changed: orphans are judged again.
     pub controllers: bool,
+    /// Nodes and controller pods changed: their placement rows are judged again.
+    pub placement: PlacementChanges,
 }
 
 impl Pending {

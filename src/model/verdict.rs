@@ -72,8 +72,18 @@ fn watch_words(state: &WatchState) -> String {
 
 /// Appends `lines`, keeping at most `MAX_LINES_PER_CLASS` and saying how many were left out.
 fn capped(out: &mut Vec<String>, lines: Vec<String>, what: &str) {
-    let extra = lines.len().saturating_sub(MAX_LINES_PER_CLASS);
-    out.extend(lines.into_iter().take(MAX_LINES_PER_CLASS));
+    capped_by(out, lines.into_iter(), |l| l, what);
+}
+
+/// [`capped`], formatting only the lines kept (the rest are only counted).
+fn capped_by<T>(
+    out: &mut Vec<String>,
+    mut items: impl Iterator<Item = T>,
+    line: impl Fn(T) -> String,
+    what: &str,
+) {
+    out.extend(items.by_ref().take(MAX_LINES_PER_CLASS).map(line));
+    let extra = items.count();
     if extra > 0 {
         out.push(format!("... and {extra} more {what}"));
     }
@@ -111,6 +121,88 @@ fn orphan_lines(shards: &[ShardView], assignment: &AssignmentView) -> Vec<String
         .collect()
 }
 
+/// The verdict's reasons that come from the Flux objects: on a big cluster the costly
+/// part, so the views keep it and redo it only when objects change, the clock moves or
+/// the set of shards changes (orphan lines name shards with no controller at all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectReasons {
+    failed: Vec<String>,
+    orphans: Vec<String>,
+    slow: Vec<String>,
+    stuck: Vec<String>,
+}
+
+/// Reads the not-ready rows (the assignment keeps them apart) for failed, orphaned, slow
+/// and structurally blocked objects, each class capped.
+pub fn object_reasons(
+    shards: &[ShardView],
+    graph: &DependencyGraph,
+    assignment: &AssignmentView,
+    now: Time,
+) -> ObjectReasons {
+    let age = |since: Option<Time>| since.map(|t| (now - t).num_seconds().max(0));
+    let objects: Vec<&AssignedObject> = assignment.unready.iter().map(|o| &**o).collect();
+    let mut failed = Vec::new();
+    capped_by(
+        &mut failed,
+        objects.iter().filter(|o| o.state.state == ObjectState::Failed),
+        |o| format!("{} failed: {}", named(&o.key), o.state.reason),
+        "failed objects",
+    );
+    // The graph's not-ready nodes, in its order (dependencies first).
+    let mut blocked: Vec<(usize, &GraphNode)> = objects
+        .iter()
+        .filter_map(|o| graph.position.get(&o.key).and_then(|&i| Some((i, &**graph.nodes.get(i)?))))
+        .collect();
+    blocked.sort_by_key(|(i, _)| *i);
+    let causes: HashMap<&FluxKey, &RootCause> =
+        blocked.iter().filter_map(|(_, n)| n.root_cause.as_ref().map(|c| (&n.key, c))).collect();
+    let mut slow = Vec::new();
+    capped_by(
+        &mut slow,
+        objects
+            .iter()
+            .filter(|o| o.orphan.is_none())
+            .filter(|o| {
+                use ObjectState::*;
+                matches!(o.state.state, Waiting | Progressing | Stale | Unknown)
+            })
+            .filter_map(|o| age(o.since).filter(|a| *a > SLOW_AFTER_SECS).map(|a| (o, a))),
+        |(o, age)| {
+            let mut line =
+                format!("{} {} for {}", named(&o.key), o.state.state.as_str(), human_duration(age));
+            match causes.get(&o.key) {
+                Some(c) if c.key.as_ref() != Some(&o.key) => {
+                    let at = c.key.as_ref().map(named).or_else(|| {
+                        c.missing.as_ref().map(|m| format!("missing {}/{}", m.namespace, m.name))
+                    });
+                    line.push_str(&format!(" (root cause: {}: {})", at.unwrap_or_default(), c.reason));
+                }
+                _ if !o.state.reason.is_empty() => line.push_str(&format!(" ({})", o.state.reason)),
+                _ => {}
+            }
+            line
+        },
+        "slow objects",
+    );
+    // Some blocks never clear by waiting: a missing source or dependency, a cycle. They
+    // count at once, without the grace given to ordinary progress.
+    let mut stuck = Vec::new();
+    capped_by(
+        &mut stuck,
+        blocked
+            .iter()
+            .map(|(_, n)| *n)
+            .filter(|n| n.state.state != ObjectState::Ready)
+            .filter_map(|n| n.root_cause.as_ref().map(|c| (n, c)))
+            .filter(|(_, c)| STRUCTURAL.contains(&c.reason.as_str()))
+            .filter(|(n, _)| age(n.since).is_none_or(|a| a <= SLOW_AFTER_SECS)),
+        |(n, c)| format!("{} blocked: {}: {}", named(&n.key), c.reason, c.message),
+        "blocked objects",
+    );
+    ObjectReasons { failed, orphans: orphan_lines(shards, assignment), slow, stuck }
+}
+
 /// Judges the whole from the computed views. Reasons come worst first: what makes it
 /// Failing (down controllers, failed objects, orphans), then what makes it Degraded.
 pub fn overall(
@@ -121,7 +213,16 @@ pub fn overall(
     assignment: &AssignmentView,
     now: Time,
 ) -> Overall {
-    let age = |since: Option<Time>| since.map(|t| (now - t).num_seconds().max(0));
+    overall_with(model, shards, placement, &object_reasons(shards, graph, assignment, now))
+}
+
+/// [`overall`] with the objects' part already computed.
+pub fn overall_with(
+    model: &Model,
+    shards: &[ShardView],
+    placement: &PlacementView,
+    objects: &ObjectReasons,
+) -> Overall {
     let mut blind = Vec::new();
     for kind in [ResourceKind::Deployment, ResourceKind::Node] {
         let state = model.watch(kind);
@@ -138,8 +239,6 @@ pub fn overall(
         return Overall { verdict: Verdict::Unknown, reasons: blind };
     }
 
-    // Only objects that are not ready can fail or be slow: the assignment keeps them apart.
-    let objects: Vec<&AssignedObject> = assignment.unready.iter().map(|o| &**o).collect();
     let mut failing = Vec::new();
     let mut down = Vec::new();
     let mut degraded_controllers = Vec::new();
@@ -159,63 +258,14 @@ pub fn overall(
         }
     }
     capped(&mut failing, down, "controllers down");
-    let failed = objects
-        .iter()
-        .filter(|o| o.state.state == ObjectState::Failed)
-        .map(|o| format!("{} failed: {}", named(&o.key), o.state.reason))
-        .collect();
-    capped(&mut failing, failed, "failed objects");
-    failing.extend(orphan_lines(shards, assignment));
+    failing.extend(objects.failed.iter().cloned());
+    failing.extend(objects.orphans.iter().cloned());
 
     let mut degraded = Vec::new();
     capped(&mut degraded, degraded_controllers, "degraded controllers");
-    let violations = placement.violations.iter().map(violation_line).collect();
-    capped(&mut degraded, violations, "placement violations");
-    // The graph's not-ready nodes, in its order (dependencies first).
-    let mut blocked: Vec<(usize, &GraphNode)> = objects
-        .iter()
-        .filter_map(|o| graph.position.get(&o.key).and_then(|&i| Some((i, &**graph.nodes.get(i)?))))
-        .collect();
-    blocked.sort_by_key(|(i, _)| *i);
-    let causes: HashMap<&FluxKey, &RootCause> =
-        blocked.iter().filter_map(|(_, n)| n.root_cause.as_ref().map(|c| (&n.key, c))).collect();
-    let slow = objects
-        .iter()
-        .filter(|o| o.orphan.is_none())
-        .filter(|o| {
-            use ObjectState::*;
-            matches!(o.state.state, Waiting | Progressing | Stale | Unknown)
-        })
-        .filter_map(|o| age(o.since).filter(|a| *a > SLOW_AFTER_SECS).map(|a| (o, a)))
-        .map(|(o, age)| {
-            let mut line =
-                format!("{} {} for {}", named(&o.key), o.state.state.as_str(), human_duration(age));
-            match causes.get(&o.key) {
-                Some(c) if c.key.as_ref() != Some(&o.key) => {
-                    let at = c.key.as_ref().map(named).or_else(|| {
-                        c.missing.as_ref().map(|m| format!("missing {}/{}", m.namespace, m.name))
-                    });
-                    line.push_str(&format!(" (root cause: {}: {})", at.unwrap_or_default(), c.reason));
-                }
-                _ if !o.state.reason.is_empty() => line.push_str(&format!(" ({})", o.state.reason)),
-                _ => {}
-            }
-            line
-        })
-        .collect();
-    capped(&mut degraded, slow, "slow objects");
-    // Some blocks never clear by waiting: a missing source or dependency, a cycle. They
-    // count at once, without the grace given to ordinary progress.
-    let stuck = blocked
-        .iter()
-        .map(|(_, n)| *n)
-        .filter(|n| n.state.state != ObjectState::Ready)
-        .filter_map(|n| n.root_cause.as_ref().map(|c| (n, c)))
-        .filter(|(_, c)| STRUCTURAL.contains(&c.reason.as_str()))
-        .filter(|(n, _)| age(n.since).is_none_or(|a| a <= SLOW_AFTER_SECS))
-        .map(|(n, c)| format!("{} blocked: {}: {}", named(&n.key), c.reason, c.message))
-        .collect();
-    capped(&mut degraded, stuck, "blocked objects");
+    capped_by(&mut degraded, placement.violations.iter(), violation_line, "placement violations");
+    degraded.extend(objects.slow.iter().cloned());
+    degraded.extend(objects.stuck.iter().cloned());
     for (kind, state) in &model.watches {
         if matches!(state, WatchState::Lost { .. } | WatchState::Forbidden(_) | WatchState::NotInstalled) {
             degraded.push(format!("{}: {}", kind.label(), watch_words(state)));

@@ -17,22 +17,25 @@ use super::assignment_index::AssignmentIndex;
 use super::explain::explanations;
 use super::graph_index::GraphIndex;
 use super::objects::Time;
-use super::placement::placement;
-use super::shards::{shard_nodes, shards_on};
+use super::placement_index::PlacementIndex;
+use super::shards::shards_on;
 use super::snapshot::{Snapshot, cluster_info, events, watches};
 use super::store::{Model, Pending, Sections};
-use super::verdict::overall;
+use super::verdict::{ObjectReasons, object_reasons, overall_with};
 
 /// The incrementally maintained views and the last snapshot made from them.
 #[derive(Debug, Clone, Default)]
 pub struct Views {
     graph: GraphIndex,
     assignment: AssignmentIndex,
+    placement: PlacementIndex,
     last: Option<Snapshot>,
     /// Sections the clock makes stale (set by `tick`).
     timed: Sections,
     /// Nodes per shard, redone only when Nodes change.
     shard_nodes: HashMap<String, Arc<Vec<String>>>,
+    /// The verdict's reasons from the Flux objects, and the shard names they were made with.
+    reasons: Option<(Vec<String>, ObjectReasons)>,
 }
 
 /// Sections whose content depends on the time, not only on the model.
@@ -63,26 +66,36 @@ impl Views {
         let Some(mut snap) = self.last.take() else {
             self.graph = GraphIndex::build(model);
             self.assignment = AssignmentIndex::build(model);
+            self.placement = PlacementIndex::build(model);
             self.timed = Sections::NONE;
-            self.shard_nodes = shard_nodes(model);
-            let snap = Snapshot::assemble(model, self.graph.view(), self.assignment.view(), now);
+            self.shard_nodes = self.placement.shard_nodes();
+            self.reasons = None;
+            let snap = Snapshot::assemble(
+                model,
+                self.graph.view(),
+                self.assignment.view(),
+                self.placement.view(),
+                now,
+            );
             self.last = Some(snap.clone());
             return snap;
         };
-        let dirty = pending.sections | std::mem::take(&mut self.timed);
+        let ticked = self.timed != Sections::NONE;
+        let mut dirty = pending.sections | std::mem::take(&mut self.timed);
         self.catch_up_flux(model, &pending);
         if dirty.any(Sections::CLUSTER) {
             snap.cluster = cluster_info(model);
             snap.watches = watches(model);
         }
-        if dirty.any(Sections::NODES) {
-            self.shard_nodes = shard_nodes(model);
+        if dirty.any(Sections::PLACEMENT) {
+            if self.placement.update(model, &pending.placement) {
+                self.shard_nodes = self.placement.shard_nodes();
+                dirty |= Sections::SHARDS;
+            }
+            snap.placement = self.placement.view();
         }
         if dirty.any(Sections::SHARDS) {
             snap.shards = shards_on(model, now, &self.shard_nodes);
-        }
-        if dirty.any(Sections::PLACEMENT) {
-            snap.placement = Arc::new(placement(model));
         }
         if dirty.any(Sections::FLUX) {
             snap.dependencies = self.graph.view();
@@ -98,8 +111,13 @@ impl Views {
             snap.failover = model.failover.views();
         }
         if dirty != Sections::NONE {
-            snap.overall =
-                overall(model, &snap.shards, &snap.placement, &snap.dependencies, &snap.assignment, now);
+            let names: Vec<String> = snap.shards.iter().map(|s| s.name.clone()).collect();
+            let reasons = match self.reasons.take() {
+                Some((made_with, r)) if !ticked && !dirty.any(Sections::FLUX) && made_with == names => r,
+                _ => object_reasons(&snap.shards, &snap.dependencies, &snap.assignment, now),
+            };
+            snap.overall = overall_with(model, &snap.shards, &snap.placement, &reasons);
+            self.reasons = Some((names, reasons));
         }
         snap.taken_at = now;
         self.last = Some(snap.clone());

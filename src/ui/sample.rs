@@ -207,7 +207,7 @@ fn placement(shards: &[ShardView]) -> PlacementView {
             reason: "NotReady".into(),
         },
     ];
-    PlacementView { nodes, unscheduled, violations }
+    PlacementView { nodes: nodes.into_iter().map(Arc::new).collect(), unscheduled, violations }
 }
 
 fn key(kind: FluxKind, namespace: &str, name: &str) -> FluxKey {
@@ -464,7 +464,7 @@ pub fn snapshot() -> Snapshot {
         placement: Arc::new(placement),
         dependencies: Arc::new(dependencies),
         assignment: Arc::new(assignment),
-        events: Arc::new(events()),
+        events: Arc::new(events().into_iter().map(Arc::new).collect()),
         failover: Vec::new(),
         explanations: Arc::new(Vec::new()),
     }

@@ -232,7 +232,7 @@ fn action_keys_need_the_right_row() {
 #[test]
 fn u_on_a_cordoned_node_asks_to_uncordon() {
     let mut snap = snapshot();
-    Arc::make_mut(&mut snap.placement).nodes[3].cordoned = true;
+    Arc::make_mut(&mut Arc::make_mut(&mut snap.placement).nodes[3]).cordoned = true;
     let mut s = placement_at(14);
     handle_key(&mut s, ch('c'), &snap);
     assert_eq!(s.confirm, None, "already cordoned");
@@ -298,7 +298,7 @@ fn f_and_r_refuse_a_node_already_in_that_state() {
     // Readiness Unknown (what a node without heartbeats shows first): it is down already,
     // so f refuses and r asks.
     let mut snap = snapshot();
-    Arc::make_mut(&mut snap.placement).nodes[3].ready = None;
+    Arc::make_mut(&mut Arc::make_mut(&mut snap.placement).nodes[3]).ready = None;
     let mut s = placement_at(14);
     handle_key(&mut s, ch('f'), &snap);
     assert_eq!(s.confirm, None);

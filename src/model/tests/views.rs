@@ -6,13 +6,17 @@ use proptest::prelude::*;
 
 use super::super::event::{Change, ClusterEvent, Object, ObjectId, ResourceKind, WatchState};
 use super::super::fixture::*;
-use super::super::objects::{FluxKey, FluxKind, FluxObject, Time};
+use super::super::objects::Deployment;
+use super::super::objects::{FluxKey, FluxKind, FluxObject, Node, Pod, Time};
+use super::super::placement::Violation;
 use super::super::snapshot::Snapshot;
 use super::super::store::Model;
 use super::super::views::Views;
 use super::now;
 
 const NAMES: usize = 8;
+const NODES: [&str; 5] =
+    ["shardwatch-worker", "shardwatch-worker2", "shardwatch-worker3", "extra-0", "extra-1"];
 const SHARDS: [Option<&str>; 4] = [None, Some("shard1"), Some("shard2"), Some("shard4")];
 
 /// One step of a random history, in plain numbers so proptest can shrink it.
@@ -26,8 +30,23 @@ enum Step {
     Relist { drop: usize },
     /// Scale a shard's kustomize-controller to 0 or 1 ready replicas.
     Controller { shard: usize, ready: bool },
+    /// The shard's kustomize-controller stops asking for its shard's nodes (upstream
+    /// sharding pins nothing): off-shard pods count only while some node is labelled.
+    Unpin { shard: usize },
     /// The Kustomization watch is lost or live again.
     Watch { lost: bool },
+    /// Put a node: one of the seed's workers or an extra one, labelled for a shard or not,
+    /// Ready, NotReady, cordoned or Unknown.
+    Node { name: usize, shard: usize, state: u8 },
+    /// Delete a node.
+    NodeDelete { name: usize },
+    /// Relist the nodes as they stand, minus one.
+    NodeRelist { drop: usize },
+    /// Put a shard's kustomize-controller pod: on a node (or one nobody knows), Pending,
+    /// or terminating.
+    Pod { shard: usize, node: usize, state: u8 },
+    /// Delete that pod.
+    PodDelete { shard: usize },
     /// Refresh the views, `secs` later than the last step.
     Refresh { secs: i64 },
 }
@@ -40,6 +59,13 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..NAMES).prop_map(|drop| Step::Relist { drop }),
         1 => (0..3usize, any::<bool>()).prop_map(|(shard, ready)| Step::Controller { shard, ready }),
         1 => any::<bool>().prop_map(|lost| Step::Watch { lost }),
+        1 => (0..3usize).prop_map(|shard| Step::Unpin { shard }),
+        2 => (0..NODES.len(), 0..SHARDS.len(), 0u8..4)
+            .prop_map(|(name, shard, state)| Step::Node { name, shard, state }),
+        1 => (0..NODES.len()).prop_map(|name| Step::NodeDelete { name }),
+        1 => (0..NODES.len()).prop_map(|drop| Step::NodeRelist { drop }),
+        2 => (0..3usize, 0..NODES.len() + 1, 0u8..3).prop_map(|(shard, node, state)| Step::Pod { shard, node, state }),
+        1 => (0..3usize).prop_map(|shard| Step::PodDelete { shard }),
         3 => (0i64..900).prop_map(|secs| Step::Refresh { secs }),
     ]
 }
@@ -74,6 +100,27 @@ fn object(k: u8, name: usize, shard: usize, state: u8, deps: &[usize], at: Time)
         4 => with_suspended(with_ready(obj, ago(at, 100))),
         5 => with_stale(with_ready(obj, ago(at, 60))),
         _ => obj,
+    }
+}
+
+fn put_node(name: usize, shard: usize, state: u8) -> Node {
+    let n = node(NODES[name], SHARDS[shard]);
+    match state {
+        0 => n,
+        1 => not_ready(n),
+        2 => Node { unschedulable: true, ..n },
+        _ => Node { ready: None, ..n },
+    }
+}
+
+fn put_pod(shard: usize, node: usize, state: u8) -> Pod {
+    let dep = controller("kustomize-controller", Some(["shard1", "shard2", "shard3"][shard]));
+    // A fixed creation time keeps the name, so a put replaces the same pod.
+    let p = pod_of(&dep, NODES.get(node).copied().unwrap_or("nowhere"), now());
+    match state {
+        0 => p,
+        1 => pending(p, "0/4 nodes are available"),
+        _ => Pod { terminating: true, ..p },
     }
 }
 
@@ -114,6 +161,11 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                 let dep = with_replicas(controller("kustomize-controller", Some(shard)), u32::from(*ready));
                 Change::Applied(Object::Deployment(dep))
             }
+            Step::Unpin { shard } => {
+                let shard = ["shard1", "shard2", "shard3"][*shard];
+                let dep = controller("kustomize-controller", Some(shard));
+                Change::Applied(Object::Deployment(Deployment { required_node_shards: Vec::new(), ..dep }))
+            }
             Step::Watch { lost } => {
                 let state = if *lost {
                     WatchState::Lost { since: at, error: "connection refused".into() }
@@ -121,6 +173,25 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                     WatchState::Live
                 };
                 Change::Watch(ResourceKind::Flux(FluxKind::Kustomization), state)
+            }
+            Step::Node { name, shard, state } => {
+                Change::Applied(Object::Node(put_node(*name, *shard, *state)))
+            }
+            Step::NodeDelete { name } => Change::Deleted(ObjectId::Node(NODES[*name].to_string())),
+            Step::NodeRelist { drop } => {
+                let keep = model
+                    .nodes
+                    .values()
+                    .filter(|n| n.name != NODES[*drop])
+                    .cloned()
+                    .map(Object::Node)
+                    .collect();
+                Change::Listed(ResourceKind::Node, keep)
+            }
+            Step::Pod { shard, node, state } => Change::Applied(Object::Pod(put_pod(*shard, *node, *state))),
+            Step::PodDelete { shard } => {
+                let pod = put_pod(*shard, 0, 0);
+                Change::Deleted(ObjectId::Pod(pod.namespace, pod.name))
             }
             Step::Refresh { secs } => {
                 at += chrono::Duration::seconds(*secs);
@@ -173,4 +244,24 @@ fn a_status_change_redoes_the_chain_above_it_only() {
     let untouched =
         |s: &Snapshot| s.dependencies.nodes.iter().find(|g| g.key.name == "flux-system").cloned().unwrap();
     assert!(std::sync::Arc::ptr_eq(&untouched(&before), &untouched(&after)));
+}
+
+#[test]
+fn a_node_update_that_changes_nothing_shown_keeps_placement_shared() {
+    // A big cluster's Nodes change all the time (heartbeats, labels nobody reads): the
+    // placement view, and so the screen, stay as they were.
+    let at = now();
+    let mut model = seed_stack(at);
+    let mut views = Views::new();
+    let before = views.refresh(&mut model, at);
+    let mut n = put_node(0, 1, 0);
+    n.labels.insert("example.com/heartbeat".into(), "42".into());
+    model.apply(applied(at, n));
+    let same = views.refresh(&mut model, at);
+    assert!(std::sync::Arc::ptr_eq(&before.placement, &same.placement));
+    assert_eq!(before.shards, same.shards);
+    model.apply(applied(at, put_node(0, 1, 1)));
+    let changed = views.refresh(&mut model, at);
+    assert!(!std::sync::Arc::ptr_eq(&before.placement, &changed.placement));
+    assert!(changed.placement.violations.iter().any(|v| matches!(v, Violation::UnhealthyNode { .. })));
 }
