@@ -191,7 +191,23 @@ fn kubectl_logs_of_a_controller_pod_shows_that_processs_output() {
         serde_json::from_str(text.lines().next().unwrap()).expect("JSON log lines (--log-encoding=json)");
     assert!(first["level"].is_string(), "{first}");
     assert!(text.contains(&pod) || text.contains("kustomize-controller-leader-election"), "{text}");
+
+    // Still so after its node failed and came back (kwok initializes the node again then;
+    // the API server must still find an address to reach kwok's kubelet server at).
+    let failed = cluster.fail_node(NODE2);
+    wait_until(DEADLINE, "shardwatch-worker2 NotReady", || match cluster.node_ready(NODE2)?.as_str() {
+        "True" => Err("still Ready".to_string()),
+        _ => Ok(()),
+    });
+    failed.restore();
+    wait_until(DEADLINE, "kubectl logs of the process started after the node came back", || {
+        let text = cluster.kubectl(&["-n", FLUX_NS, "logs", "deploy/kustomize-controller-shard2"])?;
+        if text.contains("successfully acquired lease") { Ok(()) } else { Err(text) }
+    });
 }
+
+/// shard2's worker.
+const NODE2: &str = "shardwatch-worker2";
 
 /// Puts a ClusterRole back as it was, however the test ends.
 struct RoleBack<'a> {

@@ -117,6 +117,12 @@ componentsPatches:
     value: "$TOLERATION_SECONDS"
 - name: kwok-controller
   extraArgs:
+  # Without a node IP, kwok's node-initialize stage empties a node's addresses when it
+  # initializes the node again (after restore-node), and the API server then has no
+  # address to reach kwok's kubelet server at (kubectl logs fails).
+  - key: node-ip
+    value: 127.0.0.1
+    override: true
   - key: manage-all-nodes
     value: "false"
     override: true

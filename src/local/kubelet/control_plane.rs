@@ -79,6 +79,10 @@ impl ControlPlane {
         Self { dir, watched: HashMap::new() }
     }
 
+    fn log_file(&self, name: &str) -> PathBuf {
+        self.dir.join("logs").join(format!("{name}.log"))
+    }
+
     fn pid_file(&self, name: &str) -> PathBuf {
         self.dir.join("pids").join(format!("{name}.pid"))
     }
@@ -111,13 +115,19 @@ impl ControlPlane {
                 let delay = w.backoff.next(ran_for);
                 w.retry_at = Some(now + delay);
                 said.push(format!("{} exited; starting it again in {}s", component.name, delay.as_secs()));
+                if w.started.is_some() && ran_for < Duration::from_secs(30) {
+                    // A restart that did not last: its last words say why.
+                    said.extend(
+                        last_lines(&self.log_file(&component.name), 3).into_iter().map(|l| format!("  {l}")),
+                    );
+                }
                 continue;
             };
             if now < retry_at {
                 continue;
             }
             w.retry_at = None;
-            match start(&component, &self.dir.join("logs").join(format!("{}.log", component.name))) {
+            match start(&component, &self.log_file(&component.name)) {
                 Ok(child) => {
                     let pid = child.id().unwrap_or_default();
                     if let Err(e) = std::fs::write(&pid_file, pid.to_string()) {
@@ -132,6 +142,13 @@ impl ControlPlane {
         }
         said
     }
+}
+
+/// The last `n` lines of a log file (none when it cannot be read).
+fn last_lines(path: &Path, n: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].iter().map(|l| l.chars().take(300).collect()).collect()
 }
 
 /// Starts a component as kwokctl does: its own session, output appended to its log file.
