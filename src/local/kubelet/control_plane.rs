@@ -99,6 +99,7 @@ impl ControlPlane {
         for component in components {
             let pid_file = self.pid_file(&component.name);
             let Ok(pid) = std::fs::read_to_string(&pid_file) else { continue };
+            let log = self.log_file(&component.name);
             let w = self.watched.entry(component.name.clone()).or_default();
             // Our own child must be reaped, or it would linger as a zombie.
             if let Some(child) = &mut w.child
@@ -127,7 +128,7 @@ impl ControlPlane {
                 continue;
             }
             w.retry_at = None;
-            match start(&component, &self.log_file(&component.name)) {
+            match start(&component, &log) {
                 Ok(child) => {
                     let pid = child.id().unwrap_or_default();
                     if let Err(e) = std::fs::write(&pid_file, pid.to_string()) {
