@@ -443,7 +443,15 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 crate::app::up_then_dashboard(&opts, &cli.dashboard(node_host)).await?;
                 return Ok(0);
             }
-            let kubeconfig = up::up(&opts, &mut Steps::new()).await?;
+            // Ctrl-C ends `up` by dropping it, so what it runs (a build) is ended too.
+            let mut steps = Steps::new();
+            let kubeconfig = tokio::select! {
+                done = up::up(&opts, &mut steps) => done?,
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("shardwatch: up interrupted; what it was running is stopped");
+                    return Ok(130);
+                }
+            };
             if let Some(path) = &kubeconfig {
                 eprintln!("\nkubeconfig: {}\n  export KUBECONFIG={}", path.display(), path.display());
             }

@@ -29,6 +29,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use container::{Container, Context, ControllerSpec, View};
 use control_plane::ControlPlane;
+pub use process::signal_group;
 
 /// The controllers of each set, in port order.
 pub const CONTROLLERS: [&str; 3] = ["source-controller", "kustomize-controller", "helm-controller"];
