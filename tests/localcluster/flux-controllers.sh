@@ -22,7 +22,7 @@ log() { printf '[flux-controllers %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 kubelet_pid() {
   local pid
   pid=$(cat "$RUN/kubelet.pid" 2>/dev/null) || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q ' kubelet ' || return 1
+  { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -q ' kubelet ' || return 1
   echo "$pid"
 }
 
