@@ -6,7 +6,9 @@
 //! Per-change and idle cost must stay flat from 2,000 to 20,000 objects; a frame costs
 //! what the screen shows; `Snapshot::of` (from scratch) is here for comparison only.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicIsize, Ordering};
 
 use chrono::{TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -16,6 +18,25 @@ use shardwatch::model::fixture::*;
 use shardwatch::model::objects::Time;
 use shardwatch::model::{Model, Snapshot, Views};
 use shardwatch::ui::{self, Panel, UiState};
+
+/// Counts live heap bytes, so the bench can say what an object costs in memory.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 const SIZES: [(usize, usize); 2] = [(500, 2_000), (5_000, 20_000)];
 
@@ -39,9 +60,19 @@ fn bench(c: &mut Criterion) {
     let now = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
     for (nodes, objects) in SIZES {
         let size = format!("{nodes}n/{objects}o");
+        let empty = LIVE.load(Ordering::Relaxed);
         let mut m = model(now, nodes, objects);
+        let stored = LIVE.load(Ordering::Relaxed);
         let mut views = Views::new();
-        views.refresh(&mut m, now);
+        let first = views.refresh(&mut m, now);
+        let viewed = LIVE.load(Ordering::Relaxed);
+        drop(first);
+        // Heap bytes per Flux object (nodes included in the count, as they share the store).
+        eprintln!(
+            "memory/{size}: store {} bytes per object, views {} bytes per object (heap, counted)",
+            (stored - empty) / (nodes + objects) as isize,
+            (viewed - stored) / (nodes + objects) as isize
+        );
         // A status flip in the middle of a chain: its row and the five rows above it change.
         let ks = |ready: bool| {
             let k = kustomization(NS, "ks-00005", Some("shard3"), &["ks-00004"]);
@@ -53,6 +84,17 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 flip = !flip;
                 m.apply(if flip { failed.clone() } else { ready.clone() });
+                black_box(views.refresh(&mut m, now))
+            })
+        });
+        // What a big cluster's Nodes do all the time: an update that changes nothing shown.
+        let mut heartbeat = m.nodes.values().last().cloned().expect("a node");
+        let mut beat = 0u64;
+        c.bench_function(&format!("apply one node heartbeat + refresh views/{size}"), |b| {
+            b.iter(|| {
+                beat += 1;
+                heartbeat.labels.insert("example.com/beat".into(), beat.to_string());
+                m.apply(applied(now, heartbeat.clone()));
                 black_box(views.refresh(&mut m, now))
             })
         });

@@ -17,7 +17,7 @@ use crate::cluster::actions::{Action, ActionReport, Outcome};
 use crate::cluster::{self, WatchOptions};
 use crate::latency::Latency;
 use crate::model::{ClusterEvent, ClusterInfo, Model, Snapshot, Views};
-use crate::node_host::NodeHost;
+use crate::node_host::{HostKind, NodeHost};
 use crate::ui::progress::{self, ProgressView};
 use crate::ui::{self, KeyOutcome, Request, UiState};
 
@@ -31,8 +31,8 @@ pub struct DashboardOptions {
     pub watch: WatchOptions,
     /// Refuse every action that changes the cluster (`--read-only`).
     pub read_only: bool,
-    /// Where the nodes run, when the command that opened the dashboard said so.
-    pub node_host: Option<NodeHost>,
+    /// Where the nodes run, when the command that opened the dashboard said so (or `up` resolved it).
+    pub node_host: Option<HostKind>,
     /// Write event-to-screen latency to this file at exit (`--stats`).
     pub stats: Option<std::path::PathBuf>,
 }
@@ -53,13 +53,19 @@ pub async fn run(opts: &DashboardOptions) -> Result<()> {
 pub async fn up_then_dashboard(up_opts: &UpOptions, dash: &DashboardOptions) -> Result<()> {
     let mut terminal = ratatui::init();
     let result = async {
-        let Some(kubeconfig) = progress_screen(&mut terminal, up_opts).await? else {
+        let Some(stood) = progress_screen(&mut terminal, up_opts).await? else {
             return Ok(());
         };
         let mut dash = dash.clone();
-        if let Some(path) = kubeconfig {
+        if let Some(path) = stood.kubeconfig {
             dash.watch.connect = cluster::ConnectOptions { kubeconfig: Some(path), context: None };
         }
+        // The target `up` resolved, so f/r work on kind also when kind was picked automatically.
+        dash.node_host = dash.node_host.or(match stood.target {
+            up::UpTarget::Kind => Some(HostKind::Kind),
+            up::UpTarget::Local => Some(HostKind::Local),
+            up::UpTarget::Current => None,
+        });
         let (client, info) = cluster::connect(&dash.watch.connect).await?;
         dashboard(&mut terminal, &dash, client, info).await
     }
@@ -69,10 +75,7 @@ pub async fn up_then_dashboard(up_opts: &UpOptions, dash: &DashboardOptions) -> 
 }
 
 /// Runs `up` while drawing its steps. `Ok(None)` when the user stopped it.
-async fn progress_screen(
-    terminal: &mut DefaultTerminal,
-    opts: &UpOptions,
-) -> Result<Option<Option<std::path::PathBuf>>> {
+async fn progress_screen(terminal: &mut DefaultTerminal, opts: &UpOptions) -> Result<Option<up::Stood>> {
     let no_color = no_color();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut steps = Steps::to_channel(tx);
@@ -164,7 +167,8 @@ async fn dashboard(
         std::future::pending::<()>().await;
     };
     // Decided once, the way `shardwatch chaos fail-node` decides without --target.
-    let node_host = crate::node_host::node_host(opts.node_host, watch.connect.kubeconfig.as_deref()).await;
+    let (kubeconfig, context) = (watch.connect.kubeconfig.as_deref(), watch.connect.context.as_deref());
+    let node_host = crate::node_host::node_host(opts.node_host, kubeconfig, context).await;
     let context = ActionContext { shard_label: watch.shard_label.clone(), node_host };
     let actions = Actions { tx: action_tx, rx: outcome_rx, context };
     let mut latency = Latency::new(opts.stats.as_deref());
@@ -408,7 +412,7 @@ mod tests {
         assert_eq!(action_of(Request::RestoreNode("w2".into()), &unknown), Err(why));
         // Other actions do not depend on it.
         assert!(action_of(Request::Drain("w2".into()), &unknown).is_ok());
-        assert_eq!(context(Ok(NodeHost::Kind)).cannot_fail_nodes(), None);
+        assert_eq!(context(Ok(NodeHost::Kind { cluster: "shardwatch".into() })).cannot_fail_nodes(), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::cluster::{ConnectOptions, WatchOptions};
 use crate::headless::chaos::{ChaosOptions, ChaosRequest};
 use crate::headless::explain::ExplainOptions;
 use crate::headless::{self, SnapshotOptions};
-use crate::node_host::NodeHost;
+use crate::node_host::HostKind;
 
 /// Terminal dashboard for the health of a sharded Flux CD stack.
 #[derive(Debug, Clone, Parser)]
@@ -105,20 +105,21 @@ pub enum Command {
         /// Kustomizations then wait for their source. Other targets run Flux in-cluster anyway.
         #[arg(long)]
         no_flux_controllers: bool,
-        /// Local target: do not add the kwok-shardwatch context to your kubeconfig
-        /// (--kubeconfig, else the first file of KUBECONFIG, else ~/.kube/config).
+        /// Do not add the cluster's context (local: kwok-shardwatch; kind: kind-<name>) to your
+        /// kubeconfig (--kubeconfig, else the first file of KUBECONFIG, else ~/.kube/config).
         #[arg(long)]
         no_kubeconfig_update: bool,
     },
     /// Remove what `up` created (the kind cluster or the local control plane).
     Down {
-        /// Which target `up` used.
-        #[arg(long, value_enum, default_value = "local")]
-        target: UpTargetArg,
+        /// Which target `up` used (default: the one the last `up` resolved, recorded in the
+        /// cache; local when there is no record).
+        #[arg(long, value_enum)]
+        target: Option<UpTargetArg>,
         /// kind config naming the kind cluster.
         #[arg(long, value_name = "FILE")]
         kind_config: Option<PathBuf>,
-        /// Local target: leave the kwok-shardwatch context in your kubeconfig.
+        /// Leave the context `up` added (kwok-shardwatch, or kind-<name>) in your kubeconfig.
         #[arg(long)]
         no_kubeconfig_update: bool,
     },
@@ -156,6 +157,17 @@ pub enum Command {
         #[arg(long, default_value = "30", value_name = "SECONDS")]
         timeout: u64,
     },
+    /// The Nodes kind would register for a kind config, as a JSON v1 List (what the local
+    /// control plane's scripts apply; they read the kind config only through this).
+    #[command(hide = true)]
+    KindNodes {
+        /// kind config (default: the built-in copy of kind-config.yaml).
+        #[arg(long, value_name = "FILE")]
+        kind_config: Option<PathBuf>,
+        /// What to print instead of the List.
+        #[command(flatten)]
+        output: KindNodesOutput,
+    },
     /// Break things on purpose to watch failover; each action asks for confirmation.
     ///
     /// Exit codes: 0 done, 1 the action failed, 2 cannot act here (cluster unreachable,
@@ -171,6 +183,18 @@ pub enum Command {
         #[arg(long, global = true, value_enum)]
         target: Option<NodeHostArg>,
     },
+}
+
+/// What `kind-nodes` prints.
+#[derive(Debug, Clone, clap::Args)]
+#[group(multiple = false)]
+pub struct KindNodesOutput {
+    /// Only the node names, one a line.
+    #[arg(long)]
+    names: bool,
+    /// Only the shards the nodes are labelled for with this key, one a line, in node order.
+    #[arg(long, value_name = "KEY")]
+    shards: Option<String>,
 }
 
 /// The actions of `chaos`.
@@ -290,11 +314,11 @@ pub enum NodeHostArg {
     Kind,
 }
 
-impl From<NodeHostArg> for NodeHost {
+impl From<NodeHostArg> for HostKind {
     fn from(h: NodeHostArg) -> Self {
         match h {
-            NodeHostArg::Local => NodeHost::Local,
-            NodeHostArg::Kind => NodeHost::Kind,
+            NodeHostArg::Local => HostKind::Local,
+            NodeHostArg::Kind => HostKind::Kind,
         }
     }
 }
@@ -331,7 +355,7 @@ impl Cli {
     }
 
     /// The dashboard's options; `node_host`: where the nodes run, when the command said so.
-    pub fn dashboard(&self, node_host: Option<NodeHost>) -> DashboardOptions {
+    pub fn dashboard(&self, node_host: Option<HostKind>) -> DashboardOptions {
         DashboardOptions {
             watch: self.watch(),
             read_only: self.read_only,
@@ -398,7 +422,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 shard_label: cli.shard_label.clone(),
                 read_only: cli.read_only,
                 yes: *yes,
-                node_host: target.map(NodeHost::from),
+                node_host: target.map(HostKind::from),
             };
             headless::chaos::run(&opts).await
         }
@@ -438,33 +462,44 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 update_user_kubeconfig: !*no_kubeconfig_update,
             };
             if !*no_tui {
-                // `up --target kind` said where the nodes run; the local target is detected anyway.
-                let node_host = (target == Some(UpTarget::Kind)).then_some(NodeHost::Kind);
-                crate::app::up_then_dashboard(&opts, &cli.dashboard(node_host)).await?;
+                // Where the nodes run follows the target `up` resolves (kind when it picked kind).
+                crate::app::up_then_dashboard(&opts, &cli.dashboard(None)).await?;
                 return Ok(0);
             }
             // Ctrl-C ends `up` by dropping it, so what it runs (a build) is ended too.
             let mut steps = Steps::new();
-            let kubeconfig = tokio::select! {
+            let stood = tokio::select! {
                 done = up::up(&opts, &mut steps) => done?,
                 _ = tokio::signal::ctrl_c() => {
                     eprintln!("shardwatch: up interrupted; what it was running is stopped");
                     return Ok(130);
                 }
             };
-            if let Some(path) = &kubeconfig {
+            if let Some(path) = &stood.kubeconfig {
                 eprintln!("\nkubeconfig: {}\n  export KUBECONFIG={}", path.display(), path.display());
             }
             Ok(0)
         }
         Some(Command::Down { target, kind_config, no_kubeconfig_update }) => {
             let opts = DownOptions {
-                target: (*target).into(),
+                target: target.map(UpTarget::from),
                 kind_config: kind_config.clone(),
                 update_user_kubeconfig: !*no_kubeconfig_update,
                 kubeconfig_flag: cli.kubeconfig.clone(),
             };
             up::down(&opts, &mut Steps::new()).await?;
+            Ok(0)
+        }
+        Some(Command::KindNodes { kind_config, output }) => {
+            let config = crate::kind_config::KindConfig::read(kind_config.as_deref())?;
+            let lines = match (&output.shards, output.names) {
+                (Some(key), _) => config.shards(key),
+                (None, true) => config.node_names(),
+                (None, false) => vec![serde_json::to_string_pretty(&config.node_list())?],
+            };
+            for line in lines {
+                println!("{line}");
+            }
             Ok(0)
         }
         Some(Command::Render { out, force, shard }) => {

@@ -479,7 +479,7 @@ fn infra_documents() -> BTreeMap<String, Vec<Value>> {
                 }
                 walk(&path, base, out);
             } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                let text = fs::read_to_string(&path).unwrap();
+                let text = with_shard_defaults(&fs::read_to_string(&path).unwrap());
                 let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
                 let docs = parse_documents(&text).unwrap_or_else(|e| panic!("{rel}: {e}"));
                 out.insert(rel, docs);
@@ -488,6 +488,22 @@ fn infra_documents() -> BTreeMap<String, Vec<Value>> {
     }
     let mut out = BTreeMap::new();
     walk(&root().join("manifests"), &root().join("manifests"), &mut out);
+    out
+}
+
+/// The text as Flux applies it when no shard variable is given: `${SHARDWATCH_SHARD…:=default}`
+/// becomes its default (`up` gives them values; see infra_layer.rs).
+fn with_shard_defaults(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${SHARDWATCH_SHARD") {
+        out.push_str(&rest[..start]);
+        let end = start + rest[start..].find('}').expect("a closing brace");
+        let default = rest[start..end].split_once(":=").map_or("", |(_, d)| d);
+        out.push_str(default);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
     out
 }
 

@@ -106,12 +106,14 @@ pub struct Served {
 }
 
 /// Publishes the compiled-in `manifests/` tree on the local Git server, starting it if
-/// needed (`git-server.sh start`). On failure a server this run started is stopped again.
-pub async fn serve_manifests(progress: &mut dyn FnMut(&str)) -> Result<Served> {
-    let was = local::script("git-server.sh", &["url"], None, &mut |_| {}).await?;
+/// needed (`git-server.sh start`), on loopback or on `bind` (kind's gateway address). On
+/// failure a server this run started is stopped again.
+pub async fn serve_manifests(bind: Option<&str>, progress: &mut dyn FnMut(&str)) -> Result<Served> {
+    let env: Vec<(&str, &str)> = bind.map(|a| ("SHARDWATCH_GIT_ADDR", a)).into_iter().collect();
+    let was = local::script_with("git-server.sh", &["url"], None, &env, &mut |_| {}).await?;
     let before = if was.success { head(&was.stdout).await } else { None };
     install_manifests()?;
-    let out = local::script("git-server.sh", &["start"], None, progress).await?;
+    let out = local::script_with("git-server.sh", &["start"], None, &env, progress).await?;
     let url = out.stdout.lines().last().unwrap_or_default().to_string();
     if !out.success || url.is_empty() {
         if !was.success {

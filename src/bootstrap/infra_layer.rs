@@ -2,6 +2,13 @@
 //! with `dependsOn`, and the GitRepository they read. Online, they sync the Helm charts
 //! of `manifests/infrastructure` from a repository the user names; offline (the local
 //! target's own Git server), `manifests/clusters/offline` uses the project's stand-in chart.
+//!
+//! The manifests are written for the seed's three shards and label key. [`LayerShards`]
+//! spreads them over the shards that exist with the configured key: the Kustomizations'
+//! own labels are rewritten here, and what they apply (HelmRepositories, GitRepositories,
+//! HelmReleases and their charts) is labelled through postBuild substitution of
+//! `SHARDWATCH_SHARD_KEY` and `SHARDWATCH_SHARD1..3`, whose defaults in the manifests are
+//! the seed's, so the files still work when applied by hand.
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use serde_json::{Value, json};
@@ -22,6 +29,58 @@ pub const GIT_URL_VAR: &str = "SHARDWATCH_GIT_URL";
 
 /// The GitRepository every layer Kustomization reads.
 pub const SOURCE_NAME: &str = "shardwatch-infra";
+
+/// The substitution variable holding the shard label key.
+pub const SHARD_KEY_VAR: &str = "SHARDWATCH_SHARD_KEY";
+
+/// The seed's label key, which the manifests are written with.
+const SEED_KEY: &str = "sharding.fluxcd.io/key";
+
+/// How many shards the manifests are written for (`shard1..3`).
+const SEED_SHARDS: usize = 3;
+
+/// The shards the layer is spread over and the label key that assigns them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerShards {
+    /// The shards that exist, in order (at least one).
+    pub shards: Vec<String>,
+    /// The label key (`--shard-label`).
+    pub key: String,
+}
+
+impl LayerShards {
+    /// The shard that plays the seed's `shard<n>` (1-based): the shards in turn, so with
+    /// two shards the third layer goes back to the first, and with five the last two hold none.
+    pub fn seed(&self, n: usize) -> &str {
+        &self.shards[(n.max(1) - 1) % self.shards.len()]
+    }
+
+    /// The postBuild variables every layer Kustomization substitutes.
+    fn variables(&self) -> Vec<(String, String)> {
+        let mut vars = vec![(SHARD_KEY_VAR.to_string(), self.key.clone())];
+        vars.extend((1..=SEED_SHARDS).map(|n| (format!("SHARDWATCH_SHARD{n}"), self.seed(n).to_string())));
+        vars
+    }
+
+    /// Relabels the layer's Kustomizations and GitRepository for the real shards and key,
+    /// and gives every Kustomization the substitution variables.
+    pub fn apply_to(&self, layer: &mut [Value]) {
+        for o in layer.iter_mut() {
+            let labels = &mut o["metadata"]["labels"];
+            let seed_shard = labels.get(SEED_KEY).and_then(Value::as_str).map(str::to_string);
+            if let (Some(seed_shard), Some(map)) = (seed_shard, labels.as_object_mut()) {
+                map.remove(SEED_KEY);
+                let n = seed_shard.strip_prefix("shard").and_then(|d| d.parse().ok()).unwrap_or(1);
+                map.insert(self.key.clone(), json!(self.seed(n)));
+            }
+            if o["kind"] == "Kustomization" {
+                for (var, value) in self.variables() {
+                    o["spec"]["postBuild"]["substitute"][var] = json!(value);
+                }
+            }
+        }
+    }
+}
 
 /// Where the GitRepository points and how it authenticates.
 pub struct Source<'a> {
@@ -109,6 +168,51 @@ mod tests {
 
     fn shards(layer: &[Value]) -> Vec<&str> {
         layer.iter().map(|o| o["metadata"]["labels"]["sharding.fluxcd.io/key"].as_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn the_layer_goes_round_the_shards_that_exist_with_the_configured_key() {
+        let two = LayerShards { shards: vec!["shard1".into(), "shard2".into()], key: "example.com/s".into() };
+        let mut layer = offline("flux-system", "http://h/r.git").unwrap();
+        two.apply_to(&mut layer);
+        let on = |o: &Value| o["metadata"]["labels"]["example.com/s"].as_str().unwrap().to_string();
+        assert_eq!(layer.iter().map(on).collect::<Vec<_>>(), ["shard1", "shard2", "shard1"]);
+        assert!(layer.iter().all(|o| o["metadata"]["labels"].get("sharding.fluxcd.io/key").is_none()));
+        let vars = &layer[1]["spec"]["postBuild"]["substitute"];
+        assert_eq!(vars["SHARDWATCH_SHARD_KEY"], "example.com/s");
+        assert_eq!(
+            (vars["SHARDWATCH_SHARD1"].as_str(), vars["SHARDWATCH_SHARD3"].as_str()),
+            (Some("shard1"), Some("shard1"))
+        );
+        // The carrier keeps its URL beside the shard variables.
+        assert_eq!(layer[0]["spec"]["postBuild"]["substitute"][GIT_URL_VAR], "http://h/r.git");
+        let five = LayerShards { shards: (1..=5).map(|i| format!("shard{i}")).collect(), key: "k".into() };
+        assert_eq!((five.seed(1), five.seed(2), five.seed(3)), ("shard1", "shard2", "shard3"));
+        let one = LayerShards { shards: vec!["only".into()], key: "k".into() };
+        assert_eq!((one.seed(1), one.seed(3)), ("only", "only"));
+    }
+
+    #[test]
+    fn what_the_layers_apply_is_labelled_by_substitution_with_the_seed_as_default() {
+        // Every shard label inside the synced manifests is a variable, so nothing in them
+        // is pinned to shard1..3 or to the default key.
+        for (path, bytes) in manifest_tree::FILES {
+            let text = String::from_utf8_lossy(bytes);
+            if path.starts_with("clusters/") || !path.ends_with(".yaml") {
+                continue;
+            }
+            for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+                assert!(!line.contains("sharding.fluxcd.io/key:"), "{path}: a fixed shard label: {line}");
+                if line.contains("SHARDWATCH_SHARD_KEY") {
+                    assert!(
+                        line.contains(
+                            "\"${SHARDWATCH_SHARD_KEY:=sharding.fluxcd.io/key}\": \"${SHARDWATCH_SHARD"
+                        ),
+                        "{path}: {line}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

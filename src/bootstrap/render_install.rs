@@ -33,7 +33,11 @@ pub struct RenderOptions {
 
 /// Writes the sharded install into `opts.out`; returns the paths written, in order.
 pub async fn render_install(opts: &RenderOptions, steps: &mut Steps) -> Result<Vec<PathBuf>> {
-    let shards = shard_names(opts.shards, &KindConfig::read(opts.kind_config.as_deref())?, &opts.label_key);
+    // As `up` counts them: the given config's labels of the key, else the seed's workers.
+    let shards = match &opts.kind_config {
+        Some(file) => shard_names(opts.shards, &KindConfig::read(Some(file))?, &opts.label_key),
+        None => shard_names(opts.shards, &KindConfig::builtin(), crate::kind_config::SEED_KEY),
+    };
     let n = shards.len();
     let order = match &opts.flux_manifests {
         Some(file) => vec![flux_source::FluxSource::File(file.clone())],

@@ -159,3 +159,16 @@ pub async fn placement_report(
     }
     Ok(lines)
 }
+
+/// The nodes that carry `shard_label`, as (node, shard) pairs: what `up` checks the shards against.
+pub async fn shard_nodes(client: &Client, shard_label: &str) -> Result<Vec<(String, String)>> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    let list = nodes.list(&ListParams::default().labels(shard_label)).await.wrap_err("listing nodes")?;
+    Ok(list
+        .into_iter()
+        .filter_map(|n| {
+            let shard = n.labels().get(shard_label).cloned()?;
+            Some((n.name_any(), shard))
+        })
+        .collect())
+}

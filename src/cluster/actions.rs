@@ -42,7 +42,7 @@ impl Action {
     pub fn describe(&self, flux_ns: &str) -> String {
         let how = |host: &NodeHost, local: &str, kind: &str| match host {
             NodeHost::Local => local.to_string(),
-            NodeHost::Kind => kind.to_string(),
+            NodeHost::Kind { .. } => kind.to_string(),
         };
         match self {
             Action::FailNode { node, host } => format!(
@@ -98,10 +98,10 @@ impl Outcome {
             Outcome::NodeRestored { node, host: NodeHost::Local } => {
                 vec![format!("node {node} restored (heartbeats resumed)")]
             }
-            Outcome::NodeFailed { node, host: NodeHost::Kind } => {
+            Outcome::NodeFailed { node, host: NodeHost::Kind { .. } } => {
                 vec![format!("node {node} failed (container stopped)")]
             }
-            Outcome::NodeRestored { node, host: NodeHost::Kind } => {
+            Outcome::NodeRestored { node, host: NodeHost::Kind { .. } } => {
                 vec![format!("node {node} restored (container started)")]
             }
             Outcome::PodDeleted { namespace, pod } => vec![format!("deleted pod {namespace}/{pod}")],
@@ -133,12 +133,12 @@ impl fmt::Display for Outcome {
 pub async fn perform(client: &Client, flux_ns: &str, action: &Action) -> Result<Outcome> {
     match action {
         Action::FailNode { node, host } => {
-            crate::node_host::fail(node, *host).await?;
-            Ok(Outcome::NodeFailed { node: node.clone(), host: *host })
+            crate::node_host::fail(node, host).await?;
+            Ok(Outcome::NodeFailed { node: node.clone(), host: host.clone() })
         }
         Action::RestoreNode { node, host } => {
-            crate::node_host::restore(node, *host).await?;
-            Ok(Outcome::NodeRestored { node: node.clone(), host: *host })
+            crate::node_host::restore(node, host).await?;
+            Ok(Outcome::NodeRestored { node: node.clone(), host: host.clone() })
         }
         Action::DeletePod { pod } => {
             Api::<Pod>::namespaced(client.clone(), flux_ns)
@@ -278,7 +278,10 @@ mod tests {
             scale.describe("flux-system"),
             "scale deployment flux-system/kustomize-controller-shard3 to 0 replicas"
         );
-        let fail = Action::FailNode { node: "shardwatch-worker2".into(), host: NodeHost::Kind };
+        let fail = Action::FailNode {
+            node: "shardwatch-worker2".into(),
+            host: NodeHost::Kind { cluster: "shardwatch".into() },
+        };
         assert_eq!(
             fail.describe("flux-system"),
             "fail node shardwatch-worker2 (docker stop shardwatch-worker2)"
@@ -302,7 +305,8 @@ mod tests {
             scaled.to_string(),
             "deployment f/a scaled to 0 replicas\ndeployment f/b scaled to 0 replicas"
         );
-        let failed = Outcome::NodeFailed { node: "w2".into(), host: NodeHost::Kind };
+        let failed =
+            Outcome::NodeFailed { node: "w2".into(), host: NodeHost::Kind { cluster: "shardwatch".into() } };
         assert_eq!(failed.to_string(), "node w2 failed (container stopped)");
         let back = Outcome::NodeRestored { node: "w2".into(), host: NodeHost::Local };
         assert_eq!(back.to_string(), "node w2 restored (heartbeats resumed)");

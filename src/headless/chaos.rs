@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use color_eyre::eyre::Result;
 
 use crate::cluster::{self, ConnectOptions, actions::Action};
-use crate::node_host::NodeHost;
+use crate::node_host::{HostKind, NodeHost};
 
 /// Exit code: the action failed.
 const FAILED: i32 = 1;
@@ -52,7 +52,7 @@ pub struct ChaosOptions {
     /// Do not ask for confirmation.
     pub yes: bool,
     /// Where the nodes run, if the command line said so (`--target`).
-    pub node_host: Option<NodeHost>,
+    pub node_host: Option<HostKind>,
 }
 
 /// Runs one chaos action; returns the exit code.
@@ -155,7 +155,8 @@ async fn action(opts: &ChaosOptions) -> Result<Action, String> {
 
 /// `--target`, else local when the kubeconfig in use is the local cluster's; else a refusal.
 async fn node_host(opts: &ChaosOptions, verb: &str, node: &str) -> Result<NodeHost, String> {
-    crate::node_host::node_host(opts.node_host, opts.connect.kubeconfig.as_deref()).await.map_err(|why| {
+    let (kubeconfig, context) = (opts.connect.kubeconfig.as_deref(), opts.connect.context.as_deref());
+    crate::node_host::node_host(opts.node_host, kubeconfig, context).await.map_err(|why| {
         format!(
             "cannot {verb} node {node}: {why}, so shardwatch does not know how; pass --target local \
              (tests/localcluster) or --target kind (docker stop/start of the node's container). Other \

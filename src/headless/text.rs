@@ -80,7 +80,7 @@ pub fn render(s: &Snapshot) -> String {
         }
     }
     let _ = writeln!(out, "\nORPHANS");
-    for o in &s.assignment.orphans {
+    for o in s.assignment.orphans.iter() {
         let _ = writeln!(out, "  {} shard={} {:?}", o.key, o.shard, o.orphan);
     }
     out

@@ -18,10 +18,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 /// The scripts, by file name, as in `tests/localcluster/`.
-const SCRIPTS: [(&str, &str); 9] = [
+const SCRIPTS: [(&str, &str); 8] = [
     ("build.sh", include_str!("../../tests/localcluster/build.sh")),
     ("cluster.sh", include_str!("../../tests/localcluster/cluster.sh")),
-    ("kind_nodes.py", include_str!("../../tests/localcluster/kind_nodes.py")),
     ("flux-crds.sh", include_str!("../../tests/localcluster/flux-crds.sh")),
     ("stages/pod-ready-again.yaml", include_str!("../../tests/localcluster/stages/pod-ready-again.yaml")),
     ("build-flux.sh", include_str!("../../tests/localcluster/build-flux.sh")),
@@ -41,14 +40,13 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// The folder the scripts are written to, keyed by shardwatch's version and the scripts'
-/// content, so two builds of one version (two checkouts) never rewrite each other's.
+/// content, so two builds with different scripts never rewrite each other's running ones.
 fn scripts_dir() -> PathBuf {
-    // FNV-1a: stable across builds, unlike std's hasher.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in SCRIPTS.iter().flat_map(|(name, text)| name.bytes().chain(text.bytes())) {
-        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-    }
-    cache_dir().join(format!("scripts-{}-{:08x}", env!("CARGO_PKG_VERSION"), hash as u32))
+    let digest = SCRIPTS
+        .iter()
+        .flat_map(|(n, t)| n.bytes().chain(t.bytes()))
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    cache_dir().join(format!("scripts-{}-{:08x}", env!("CARGO_PKG_VERSION"), digest >> 32))
 }
 
 /// Where the compiled-in `manifests/` tree is written for the local Git server to publish.
@@ -96,11 +94,39 @@ pub async fn script(
     kind_config: Option<&Path>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<ScriptOutput> {
+    script_with(name, args, kind_config, &[], progress).await
+}
+
+/// [`script`] with extra environment variables.
+pub async fn script_with(
+    name: &str,
+    args: &[&str],
+    kind_config: Option<&Path>,
+    env: &[(&str, &str)],
+    progress: &mut dyn FnMut(&str),
+) -> Result<ScriptOutput> {
     let dir = install_scripts()?;
-    let config = kind_config.map(Path::to_path_buf).unwrap_or_else(|| dir.join("kind-config.yaml"));
-    let mut child = Command::new("bash")
+    // Without a config given, the shape the last `up` on the local target used (its
+    // shards decide the controller sets), else the built-in one.
+    let recorded = crate::stood_up::read().filter(|r| r.target == crate::stood_up::UpTarget::Local);
+    let config = kind_config
+        .map(Path::to_path_buf)
+        .or_else(|| recorded.as_ref().and_then(|r| r.kind_config.clone()))
+        .unwrap_or_else(|| dir.join("kind-config.yaml"));
+    let mut command = Command::new("bash");
+    if let Some(label) = recorded.as_ref().and_then(|r| r.shard_label.as_deref()) {
+        command.env("SHARDWATCH_SHARD_LABEL", label);
+    }
+    // The scripts read the kind config through this very binary (`shardwatch kind-nodes`).
+    if std::env::var_os("SHARDWATCH_BIN").is_none() {
+        if let Some(exe) = std::env::current_exe().ok().filter(|e| is_shardwatch(e)) {
+            command.env("SHARDWATCH_BIN", exe);
+        }
+    }
+    let mut child = command
         .arg(dir.join(name))
         .args(args)
+        .envs(env.iter().copied())
         .env("SHARDWATCH_KIND_CONFIG", &config)
         .env("SHARDWATCH_MANIFESTS", manifests_dir())
         .stdin(Stdio::null())
@@ -138,6 +164,11 @@ impl Drop for GroupGuard {
             kubelet::signal_group(pid, libc::SIGKILL);
         }
     }
+}
+
+/// Whether `exe` is shardwatch itself (not a test binary linking the library).
+fn is_shardwatch(exe: &Path) -> bool {
+    exe.file_name().and_then(|n| n.to_str()).is_some_and(|n| n == "shardwatch" || n == "kubectl-shardwatch")
 }
 
 /// A script's log line without its `[script HH:MM:SS] ` prefix (the steps carry times).

@@ -48,6 +48,11 @@ pub fn user_kubeconfig_path(
 /// are relative to `ours_dir`) added as [`CONTEXT`], replacing older entries of that
 /// name, and [`CONTEXT`] made current.
 pub fn merge(user: &str, ours: &str, ours_dir: &Path) -> Result<String, KubeconfigError> {
+    merge_as(CONTEXT, user, ours, ours_dir)
+}
+
+/// [`merge`] under the entry name `context` (kind's `kind-<cluster>`, or [`CONTEXT`]).
+pub fn merge_as(context: &str, user: &str, ours: &str, ours_dir: &Path) -> Result<String, KubeconfigError> {
     let mut config = parse(user, "your kubeconfig")?;
     let ours = parse(ours, "the local cluster's kubeconfig")?;
     let (cluster, user_entry) = current_entries(&ours)?;
@@ -55,31 +60,36 @@ pub fn merge(user: &str, ours: &str, ours_dir: &Path) -> Result<String, Kubeconf
     let user_entry = absolute_paths(user_entry, ours_dir);
     let map = config.as_object_mut().expect("parse returns a mapping");
     for (list, body) in [
-        ("clusters", json!({ "name": CONTEXT, "cluster": cluster })),
-        ("users", json!({ "name": CONTEXT, "user": user_entry })),
-        ("contexts", json!({ "name": CONTEXT, "context": { "cluster": CONTEXT, "user": CONTEXT } })),
+        ("clusters", json!({ "name": context, "cluster": cluster })),
+        ("users", json!({ "name": context, "user": user_entry })),
+        ("contexts", json!({ "name": context, "context": { "cluster": context, "user": context } })),
     ] {
         let entries = list_mut(map, list)?;
-        entries.retain(|e| e.get("name").and_then(Value::as_str) != Some(CONTEXT));
+        entries.retain(|e| e.get("name").and_then(Value::as_str) != Some(context));
         entries.push(body);
     }
-    map.insert("current-context".into(), CONTEXT.into());
+    map.insert("current-context".into(), context.into());
     write(&config)
 }
 
 /// `user` without the entries named [`CONTEXT`]; the current context is cleared when it
 /// was [`CONTEXT`]. `None` when there was nothing to remove.
 pub fn remove_entries(user: &str) -> Result<Option<String>, KubeconfigError> {
+    remove_entries_of(CONTEXT, user)
+}
+
+/// [`remove_entries`] of the entries named `context`.
+pub fn remove_entries_of(context: &str, user: &str) -> Result<Option<String>, KubeconfigError> {
     let mut config = parse(user, "your kubeconfig")?;
     let map = config.as_object_mut().expect("parse returns a mapping");
     let mut changed = false;
     for list in ["clusters", "users", "contexts"] {
         let entries = list_mut(map, list)?;
         let before = entries.len();
-        entries.retain(|e| e.get("name").and_then(Value::as_str) != Some(CONTEXT));
+        entries.retain(|e| e.get("name").and_then(Value::as_str) != Some(context));
         changed |= entries.len() != before;
     }
-    if map.get("current-context").and_then(Value::as_str) == Some(CONTEXT) {
+    if map.get("current-context").and_then(Value::as_str) == Some(context) {
         // As `kind delete cluster` leaves it: no current context rather than a dangling one.
         map.insert("current-context".into(), "".into());
         changed = true;
@@ -96,20 +106,31 @@ pub fn user_kubeconfig(flag: Option<&Path>) -> Option<PathBuf> {
 /// Adds the local cluster's context to the kubeconfig at `user_file` (created if missing),
 /// written with mode 0600.
 pub fn add(user_file: &Path, ours_file: &Path) -> color_eyre::Result<()> {
+    add_as(CONTEXT, user_file, ours_file)
+}
+
+/// [`add`] under the entry name `context`.
+pub fn add_as(context: &str, user_file: &Path, ours_file: &Path) -> color_eyre::Result<()> {
     use color_eyre::eyre::WrapErr;
     let ours = std::fs::read_to_string(ours_file)
         .wrap_err_with(|| format!("reading the local cluster's kubeconfig {}", ours_file.display()))?;
     let user = read_if_present(user_file)?;
     let dir = ours_file.parent().unwrap_or(Path::new("."));
-    let merged = merge(&user, &ours, dir).wrap_err_with(|| format!("updating {}", user_file.display()))?;
+    let merged =
+        merge_as(context, &user, &ours, dir).wrap_err_with(|| format!("updating {}", user_file.display()))?;
     write_private(user_file, &merged)
 }
 
 /// Removes the local cluster's context from the kubeconfig at `user_file`; true when it was there.
 pub fn remove(user_file: &Path) -> color_eyre::Result<bool> {
+    remove_of(CONTEXT, user_file)
+}
+
+/// [`remove`] of the entries named `context`.
+pub fn remove_of(context: &str, user_file: &Path) -> color_eyre::Result<bool> {
     use color_eyre::eyre::WrapErr;
     let user = read_if_present(user_file)?;
-    match remove_entries(&user).wrap_err_with(|| format!("updating {}", user_file.display()))? {
+    match remove_entries_of(context, &user).wrap_err_with(|| format!("updating {}", user_file.display()))? {
         Some(text) => write_private(user_file, &text).map(|()| true),
         None => Ok(false),
     }
@@ -126,7 +147,7 @@ fn read_if_present(path: &Path) -> color_eyre::Result<String> {
 
 /// Writes `text` to `path` through a sibling file created 0600 and renamed over it, so
 /// credentials are never readable by others and a reader never sees half a file.
-fn write_private(path: &Path, text: &str) -> color_eyre::Result<()> {
+pub fn write_private(path: &Path, text: &str) -> color_eyre::Result<()> {
     use color_eyre::eyre::WrapErr;
     use std::io::Write;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));

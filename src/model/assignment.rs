@@ -46,8 +46,9 @@ pub struct ShardAssignment {
     pub shard: String,
     /// Whether controllers exist for this shard.
     pub has_controllers: bool,
-    /// Its objects, by key.
-    pub objects: Arc<Vec<Arc<AssignedObject>>>,
+    /// Its objects, by key: a persistent vector shared with the index, so a changed row
+    /// costs a path copy, not a copy of the shard.
+    pub objects: imbl::Vector<Arc<AssignedObject>>,
 }
 
 /// The assignment panel's content.
@@ -56,7 +57,7 @@ pub struct AssignmentView {
     /// Per shard, discovered shards first then label values with no controller.
     pub shards: Vec<ShardAssignment>,
     /// Every orphaned object, by key.
-    pub orphans: Vec<Arc<AssignedObject>>,
+    pub orphans: Arc<Vec<Arc<AssignedObject>>>,
     /// The objects neither Ready nor Suspended, in shard then key order: what verdicts and
     /// explanations read, kept so they never walk every object.
     #[serde(skip)]
@@ -79,7 +80,7 @@ impl AssignmentView {
     /// A view of these shards (in display order) and orphans.
     pub fn new(shards: Vec<ShardAssignment>, orphans: Vec<Arc<AssignedObject>>) -> AssignmentView {
         let unready = shards.iter().flat_map(|s| s.objects.iter()).filter(|o| unready(o)).cloned().collect();
-        AssignmentView { shards, orphans, unready: Arc::new(unready) }
+        AssignmentView { shards, orphans: Arc::new(orphans), unready: Arc::new(unready) }
     }
 
     /// Fills every object's `age_secs` for time `now` from when it entered its state.
@@ -87,8 +88,8 @@ impl AssignmentView {
         let rows = self
             .shards
             .iter_mut()
-            .flat_map(|s| Arc::make_mut(&mut s.objects).iter_mut())
-            .chain(self.orphans.iter_mut())
+            .flat_map(|s| s.objects.iter_mut())
+            .chain(Arc::make_mut(&mut self.orphans).iter_mut())
             .chain(Arc::make_mut(&mut self.unready).iter_mut());
         for o in rows {
             let age = o.since.map(|t| (now - t).num_seconds().max(0));

@@ -62,9 +62,12 @@ pub struct AssignmentIndex {
     by_shard: HashMap<String, BTreeMap<FluxKey, Arc<AssignedObject>>>,
     shard_of: HashMap<FluxKey, String>,
     orphans: BTreeMap<FluxKey, Arc<AssignedObject>>,
+    /// The orphans as last collected (a big cluster can have thousands), or None when
+    /// they changed since.
+    orphans_collected: Option<Arc<Vec<Arc<AssignedObject>>>>,
     unready: BTreeMap<FluxKey, Arc<AssignedObject>>,
     /// Each shard's rows as last collected; a shard is collected again only when touched.
-    collected: HashMap<String, Arc<Vec<Arc<AssignedObject>>>>,
+    collected: HashMap<String, imbl::Vector<Arc<AssignedObject>>>,
     view: Arc<AssignmentView>,
 }
 
@@ -95,39 +98,80 @@ impl AssignmentIndex {
             }
         }
         for key in changed {
-            self.remove(key);
-            if let Some(obj) = model.flux.get(key) {
-                self.insert(obj);
+            match model.flux.get(key) {
+                Some(obj) if self.shard_of.get(key).is_some_and(|s| *s == shard_of(obj)) => {
+                    let shard = shard_of(obj);
+                    self.replace(obj, &shard);
+                }
+                Some(obj) => {
+                    self.remove(key);
+                    self.insert(obj);
+                }
+                None => self.remove(key),
             }
         }
         self.materialize();
     }
 
-    fn insert(&mut self, obj: &FluxObject) {
-        let shard = obj.shard.clone().unwrap_or_else(|| MAIN_SHARD.to_string());
+    fn row(&self, obj: &FluxObject, shard: &str) -> Arc<AssignedObject> {
         let state = object_state(obj);
-        let row = Arc::new(AssignedObject {
+        Arc::new(AssignedObject {
             key: obj.key.clone(),
-            shard: shard.clone(),
+            shard: shard.to_string(),
             age_secs: None,
             since: state_since(obj, &state),
             state,
             revision: obj.revision.clone(),
-            orphan: self.controllers.orphan(&shard, &obj.key),
-        });
-        if row.orphan.is_some() {
-            self.orphans.insert(obj.key.clone(), row.clone());
-        }
-        if unready(&row) {
-            self.unready.insert(obj.key.clone(), row.clone());
-        }
+            orphan: self.controllers.orphan(shard, &obj.key),
+        })
+    }
+
+    fn insert(&mut self, obj: &FluxObject) {
+        let shard = shard_of(obj);
+        let row = self.row(obj, &shard);
+        self.judge(&row);
         self.collected.remove(&shard);
         self.shard_of.insert(obj.key.clone(), shard.clone());
         self.by_shard.entry(shard).or_default().insert(obj.key.clone(), row);
     }
 
+    /// A new version of a row that stays in its shard: the shard's collected rows are a
+    /// persistent vector, so the row is swapped in place (a path copy), not re-collected.
+    fn replace(&mut self, obj: &FluxObject, shard: &str) {
+        let row = self.row(obj, shard);
+        if self.orphans.remove(&obj.key).is_some() {
+            self.orphans_collected = None;
+        }
+        self.unready.remove(&obj.key);
+        self.judge(&row);
+        if let Some(rows) = self.collected.get_mut(shard) {
+            match rows.binary_search_by(|r| r.key.cmp(&obj.key)) {
+                Ok(i) => {
+                    rows.set(i, row.clone());
+                }
+                Err(_) => {
+                    self.collected.remove(shard);
+                }
+            }
+        }
+        self.by_shard.entry(shard.to_string()).or_default().insert(obj.key.clone(), row);
+    }
+
+    /// Files the row among the orphans and the not-ready rows, as it deserves.
+    fn judge(&mut self, row: &Arc<AssignedObject>) {
+        if row.orphan.is_some() {
+            self.orphans.insert(row.key.clone(), row.clone());
+            self.orphans_collected = None;
+        }
+        if unready(row) {
+            self.unready.insert(row.key.clone(), row.clone());
+        }
+    }
+
     fn remove(&mut self, key: &FluxKey) {
-        self.orphans.remove(key);
+        if self.orphans.remove(key).is_some() {
+            self.orphans_collected = None;
+        }
         self.unready.remove(key);
         let Some(shard) = self.shard_of.remove(key) else { return };
         self.collected.remove(&shard);
@@ -142,6 +186,7 @@ impl AssignmentIndex {
     /// Orphan verdicts after the controllers changed; a row is copied only when its verdict moved.
     fn rejudge(&mut self) {
         self.orphans.clear();
+        self.orphans_collected = None;
         self.collected.clear();
         for (shard, rows) in &mut self.by_shard {
             for row in rows.values_mut() {
@@ -161,7 +206,7 @@ impl AssignmentIndex {
 
     /// The view: discovered shards first, then label values with no controller, each with
     /// its rows in key order. Only shards touched since the last view are collected again;
-    /// the not-ready rows and orphans are few and listed anew.
+    /// the not-ready rows are few and listed anew, the orphans when they changed.
     fn materialize(&mut self) {
         let discovered = &self.controllers.discovered;
         let mut labelled_only: Vec<&String> =
@@ -177,9 +222,8 @@ impl AssignmentIndex {
             let objects = match self.collected.get(s) {
                 Some(rows) => rows.clone(),
                 None => {
-                    let rows: Arc<Vec<_>> = Arc::new(
-                        self.by_shard.get(s).map(|r| r.values().cloned().collect()).unwrap_or_default(),
-                    );
+                    let rows: imbl::Vector<_> =
+                        self.by_shard.get(s).map(|r| r.values().cloned().collect()).unwrap_or_default();
                     self.collected.insert(s.clone(), rows.clone());
                     rows
                 }
@@ -190,7 +234,15 @@ impl AssignmentIndex {
             order.iter().enumerate().map(|(i, (s, _))| (s.as_str(), i)).collect();
         let mut unready: Vec<Arc<AssignedObject>> = self.unready.values().cloned().collect();
         unready.sort_by_key(|o| rank.get(o.shard.as_str()).copied().unwrap_or(usize::MAX));
-        let orphans = self.orphans.values().cloned().collect();
+        let orphans = self
+            .orphans_collected
+            .get_or_insert_with(|| Arc::new(self.orphans.values().cloned().collect()))
+            .clone();
         self.view = Arc::new(AssignmentView { shards, orphans, unready: Arc::new(unready) });
     }
+}
+
+/// The shard an object's label names (`main` when unlabelled).
+fn shard_of(obj: &FluxObject) -> String {
+    obj.shard.clone().unwrap_or_else(|| MAIN_SHARD.to_string())
 }

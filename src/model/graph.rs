@@ -55,9 +55,10 @@ pub struct GraphNode {
 /// The dependency graph.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct DependencyGraph {
-    /// Nodes ordered by depth, then key: dependencies before dependents. Shared with the
-    /// incremental index, so a view costs a pointer per node, not a copy.
-    pub nodes: Vec<Arc<GraphNode>>,
+    /// Nodes ordered by depth, then key: dependencies before dependents. A persistent
+    /// vector shared with the incremental index: a view costs a pointer, and changing one
+    /// row copies only the path to it, whatever the size of the graph.
+    pub nodes: imbl::Vector<Arc<GraphNode>>,
     /// Each cycle once, as the keys along it.
     pub cycles: Vec<Vec<FluxKey>>,
     /// The tree the Dependencies panel draws, computed with the structure (not per frame).
@@ -338,7 +339,7 @@ impl DependencyGraph {
         let tree = Arc::new(super::graph_index::tree(&nodes));
         let blocked = nodes.iter().filter(|n| blocks(n.state.state)).count();
         let position = Arc::new(nodes.iter().enumerate().map(|(i, n)| (n.key.clone(), i)).collect());
-        DependencyGraph { nodes, cycles, tree, blocked, position }
+        DependencyGraph { nodes: nodes.into(), cycles, tree, blocked, position }
     }
 
     /// The node of this object, if it is in the graph.

@@ -103,7 +103,7 @@ impl GraphIndex {
         let tree = Arc::new(tree(&nodes));
         let blocked = nodes.iter().filter(|n| blocks(n.state.state)).count();
         let position = Arc::new(keys.iter().cloned().zip(slot.iter().copied()).collect());
-        let view = Arc::new(DependencyGraph { nodes, cycles, tree, blocked, position });
+        let view = Arc::new(DependencyGraph { nodes: nodes.into(), cycles, tree, blocked, position });
         GraphIndex { keys, index, states, dependents, readers, slot, view }
     }
 

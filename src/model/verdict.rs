@@ -96,9 +96,14 @@ fn named(key: &FluxKey) -> String {
 fn orphan_lines(shards: &[ShardView], assignment: &AssignmentView) -> Vec<String> {
     // One line per (why, shard, controller), counted, in the order orphans are listed.
     let mut groups: Vec<((Orphan, &str, &str), usize)> = Vec::new();
-    for o in &assignment.orphans {
+    for o in assignment.orphans.iter() {
         let Some(why) = o.orphan else { continue };
         let id = (why, o.shard.as_str(), o.key.kind.controller());
+        // Orphans come in key order, so runs of one group: try the last one first.
+        if let Some((_, n)) = groups.last_mut().filter(|(g, _)| *g == id) {
+            *n += 1;
+            continue;
+        }
         match groups.iter_mut().find(|(g, _)| *g == id) {
             Some((_, n)) => *n += 1,
             None => groups.push((id, 1)),

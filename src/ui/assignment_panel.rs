@@ -154,7 +154,7 @@ impl PanelView for AssignmentRows<'_> {
                 let mut d = Details::new("Orphans");
                 d.line("Objects labelled for a shard with no controller for their kind, or whose");
                 d.line("controller has no ready replica. Their status is not being updated.");
-                for o in &a.orphans {
+                for o in a.orphans.iter() {
                     let (note, tone) =
                         o.orphan.map_or((String::new(), Tone::Plain), |x| orphan_note(x, &o.shard));
                     d.line(Line::from(vec![

@@ -2,8 +2,6 @@
 //! (the others are counted as `+N` and listed in details), and under every blocked object
 //! the root cause at the bottom of its chain.
 
-use std::collections::HashMap;
-
 use ratatui::layout::Constraint;
 use ratatui::text::{Line, Span};
 
@@ -33,8 +31,6 @@ enum Item {
 pub struct DependencyRows<'a> {
     snap: &'a Snapshot,
     items: Vec<Item>,
-    /// Objects nothing live reconciles, with their shard: their state is frozen.
-    orphans: HashMap<&'a FluxKey, (&'a str, Orphan)>,
 }
 
 /// Why an orphan's state says nothing about now, in words.
@@ -58,20 +54,25 @@ impl<'a> DependencyRows<'a> {
     /// Rows for this snapshot.
     pub fn new(snap: &'a Snapshot) -> DependencyRows<'a> {
         let g = &snap.dependencies;
+        // One pass in storage order (a persistent vector iterates fast, indexes slower).
+        let blocked: Vec<bool> = g.nodes.iter().map(|n| blocked_by(n).is_some()).collect();
         let mut items: Vec<Item> = (0..g.cycles.len()).map(Item::Cycle).collect();
         for &i in &g.tree.order {
             items.push(Item::Node(i));
-            if blocked_by(&g.nodes[i]).is_some() {
+            if blocked[i] {
                 items.push(Item::RootCause(i));
             }
         }
-        let orphans = snap
-            .assignment
-            .orphans
-            .iter()
-            .filter_map(|o| Some((&o.key, (o.shard.as_str(), o.orphan?))))
-            .collect();
-        DependencyRows { snap, items, orphans }
+        DependencyRows { snap, items }
+    }
+
+    /// The shard and verdict of an object nothing live reconciles (its state is frozen),
+    /// looked up for the rows drawn only: the orphans are kept in key order.
+    fn orphan(&self, key: &FluxKey) -> Option<(&'a str, Orphan)> {
+        let orphans = &self.snap.assignment.orphans;
+        let i = orphans.binary_search_by(|o| o.key.cmp(key)).ok()?;
+        let o = &orphans[i];
+        Some((o.shard.as_str(), o.orphan?))
     }
 
     /// Tree guides for node `i`: `│ ` or blanks for each ancestor below the roots, then
@@ -176,8 +177,7 @@ impl Rows for DependencyRows<'_> {
                     _ => format!("{}: {}", node.state.reason, node.state.message),
                 };
                 // A frozen state is shown as such: it may have been true once, not now.
-                let frozen =
-                    self.orphans.get(&node.key).map(|(shard, o)| frozen_message(&node.key, shard, *o));
+                let frozen = self.orphan(&node.key).map(|(shard, o)| frozen_message(&node.key, shard, o));
                 let (state, state_style) = match frozen {
                     Some(_) => (format!("❄ {}", s.as_str()), theme.tone(Tone::Warn)),
                     None => (format!("{} {}", state_glyph(s), s.as_str()), theme.state(s)),
@@ -259,8 +259,8 @@ impl PanelView for DependencyRows<'_> {
         let plain = theme.tone(Tone::Plain);
         let mut d = Details::new(node.key.to_string());
         d.field(theme, "State", format!("{} {}", state_glyph(s), s.as_str()), theme.state(s));
-        if let Some((shard, o)) = self.orphans.get(&node.key) {
-            d.field(theme, "Frozen", frozen_message(&node.key, shard, *o), theme.tone(Tone::Warn));
+        if let Some((shard, o)) = self.orphan(&node.key) {
+            d.field(theme, "Frozen", frozen_message(&node.key, shard, o), theme.tone(Tone::Warn));
         }
         d.field(theme, "Reason", node.state.reason.clone(), plain);
         d.field(theme, "Message", node.state.message.clone(), plain);

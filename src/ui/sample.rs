@@ -320,7 +320,7 @@ fn assignment(graph: &DependencyGraph) -> AssignmentView {
     let shard = |name: &str, has_controllers: bool, objects: Vec<Arc<AssignedObject>>| ShardAssignment {
         shard: name.into(),
         has_controllers,
-        objects: Arc::new(objects),
+        objects: objects.into(),
     };
     let nr = Some(Orphan::ControllerNotReady);
     let pg = key(FluxKind::HelmRelease, "postgres-operator", "postgres-operator");

@@ -18,6 +18,9 @@
 #                                         the kubelet starts its pods' controllers again
 #        cluster.sh kubectl ARGS...       the cached kubectl against this cluster
 #
+# The kind config is read by shardwatch itself (`shardwatch kind-nodes`, the one parser of
+# it): SHARDWATCH_BIN, default <target dir>/debug/shardwatch (run `cargo build` first).
+#
 # Environment: SHARDWATCH_CLUSTER_NAME (kwokctl cluster name, default shardwatch),
 # SHARDWATCH_KIND_CONFIG (default <repo>/kind-config.yaml), SHARDWATCH_START_TIMEOUT
 # (seconds, default 120), SHARDWATCH_NODE_GRACE_PERIOD (default 10),
@@ -207,7 +210,13 @@ delete_cluster() {
   [ -z "$left" ] || die "processes of cluster $CLUSTER still running: $left"
 }
 
-node_names() { python3 "$HERE/kind_nodes.py" "$KIND_CONFIG" --names; }
+# shardwatch reads the kind config (`shardwatch kind-nodes`): one parser of it, in Rust.
+SHARDWATCH_BIN=${SHARDWATCH_BIN:-${CARGO_TARGET_DIR:-$REPO/target}/debug/shardwatch}
+kind_nodes() {
+  [ -x "$SHARDWATCH_BIN" ] || die "no shardwatch binary at $SHARDWATCH_BIN (cargo build, or set SHARDWATCH_BIN)"
+  "$SHARDWATCH_BIN" kind-nodes --kind-config "$KIND_CONFIG" "$@"
+}
+node_names() { kind_nodes --names; }
 
 lease_holder() {
   k -n kube-node-lease get lease "$1" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || true
@@ -260,7 +269,7 @@ wait_node() {
 ensure_nodes() {
   local nodes node
   nodes=$(node_names) || die "cannot read nodes from $KIND_CONFIG"
-  python3 "$HERE/kind_nodes.py" "$KIND_CONFIG" | k apply -f - >/dev/null
+  kind_nodes | k apply -f - >/dev/null
   for node in $nodes; do
     if [ "$(lease_holder "$node")" = "$FAIL_HOLDER" ] ||
       [ "$(k get node "$node" -o jsonpath="{.metadata.annotations.kwok\.x-k8s\.io/node}")" != fake ]; then
@@ -318,6 +327,9 @@ cmd_stop() {
   if [ -x "$HERE/git-server.sh" ]; then
     "$HERE/git-server.sh" stop 9>&- || log "warning: git-server.sh stop failed"
   fi
+  # `shardwatch up`'s record of this cluster (its target, shape and shard key) goes with
+  # it, so the next start is read with the default kind config again.
+  rm -f "$CACHE/stood-up/$CLUSTER.json"
   if [ ! -d "$WORKDIR" ] && [ -z "$(cluster_pids)" ]; then
     log "cluster $CLUSTER is not running"
     return 0

@@ -11,20 +11,23 @@
 #        git-server.sh publish   commit the current manifests folder into the bare repository
 #
 # Environment: SHARDWATCH_MANIFESTS (folder to publish, default <repo>/manifests),
-# SHARDWATCH_GIT_PORT (default 19480), SHARDWATCH_CACHE.
+# SHARDWATCH_GIT_PORT (default 19480), SHARDWATCH_GIT_ADDR (address to bind and serve on,
+# default 127.0.0.1; `up --target kind` gives the kind network's gateway),
+# SHARDWATCH_CLUSTER_NAME (a cluster other than `shardwatch` keeps its own server state,
+# so two clusters' servers on one machine do not share a pid file), SHARDWATCH_CACHE.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${SHARDWATCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shardwatch}
-# One server per cluster (SHARDWATCH_CLUSTER_NAME, as cluster.sh), so two clusters on one
-# machine (with distinct SHARDWATCH_GIT_PORT) do not share a pid file.
-DIR="$CACHE/git-server/${SHARDWATCH_CLUSTER_NAME:-shardwatch}"
+CLUSTER=${SHARDWATCH_CLUSTER_NAME:-shardwatch}
+if [ "$CLUSTER" = shardwatch ]; then DIR="$CACHE/git-server"; else DIR="$CACHE/git-server-$CLUSTER"; fi
 ROOT="$DIR/repos"
 BARE="$ROOT/shardwatch-infra.git"
 MANIFESTS=${SHARDWATCH_MANIFESTS:-$REPO/manifests}
 PORT=${SHARDWATCH_GIT_PORT:-19480}
-URL="http://127.0.0.1:$PORT/shardwatch-infra.git"
+ADDR=${SHARDWATCH_GIT_ADDR:-127.0.0.1}
+URL="http://$ADDR:$PORT/shardwatch-infra.git"
 PIDF="$DIR/server.pid"
 LOGF="$DIR/server.log"
 
@@ -67,11 +70,18 @@ publish() {
 cmd_start() {
   mkdir -p "$DIR"
   publish
+  # A server bound to another address (loopback for the local target, the kind gateway
+  # for kind) is restarted on the one asked for, so the URL printed is where it listens.
+  if alive && [ "$(cat "$DIR/server.addr" 2>/dev/null || echo 127.0.0.1)" != "$ADDR" ]; then
+    log "serving on $(cat "$DIR/server.addr" 2>/dev/null || echo 127.0.0.1), wanted on $ADDR: restarting"
+    cmd_stop
+  fi
   if alive; then
     log "already serving $URL (pid $(cat "$PIDF"))"
   else
-    setsid python3 "$HERE/git_server.py" "$ROOT" "$PORT" </dev/null >>"$LOGF" 2>&1 &
+    setsid python3 "$HERE/git_server.py" "$ROOT" "$PORT" "$ADDR" </dev/null >>"$LOGF" 2>&1 &
     echo $! >"$PIDF"
+    echo "$ADDR" >"$DIR/server.addr"
     local deadline=$((SECONDS + 10))
     until git ls-remote "$URL" main >/dev/null 2>&1; do
       alive || die "server exited; see $LOGF"
@@ -98,7 +108,9 @@ cmd_stop() {
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
-  url) alive || die "not serving (git-server.sh start)"; echo "$URL" ;;
+  url)
+    alive || die "not serving (git-server.sh start)"
+    echo "http://$(cat "$DIR/server.addr" 2>/dev/null || echo 127.0.0.1):$PORT/shardwatch-infra.git" ;;
   publish) publish ;;
   *) echo "usage: $0 start|stop|url|publish" >&2; exit 2 ;;
 esac

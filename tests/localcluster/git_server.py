@@ -4,7 +4,8 @@
 Usage: git_server.py ROOT PORT      serves the bare repositories under ROOT read-only
                                     on http://127.0.0.1:PORT/<name>.git
 
-Only the standard library (wsgiref, threaded) and git. Binds 127.0.0.1 only.
+Only the standard library (wsgiref, threaded) and git. Binds 127.0.0.1 unless a third argument names another address
+(the kind network's gateway, so kind's pods can fetch).
 """
 import os
 import socketserver
@@ -62,9 +63,10 @@ def app_for(root):
 
 def main():
     root, port = sys.argv[1], int(sys.argv[2])
-    server = make_server("127.0.0.1", port, app_for(os.path.abspath(root)),
+    addr = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
+    server = make_server(addr, port, app_for(os.path.abspath(root)),
                          server_class=ThreadingWSGIServer, handler_class=QuietHandler)
-    sys.stderr.write("git-server: serving %s on http://127.0.0.1:%d/\n" % (root, port))
+    sys.stderr.write("git-server: serving %s on http://%s:%d/\n" % (root, addr, port))
     server.serve_forever()
 
 

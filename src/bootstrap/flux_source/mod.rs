@@ -21,7 +21,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-use color_eyre::eyre::{Report, Result, WrapErr, bail};
+use color_eyre::eyre::{Report, Result, WrapErr, bail, eyre};
 use serde_json::Value;
 use tokio::process::Command;
 
@@ -166,6 +166,13 @@ async fn from_file(path: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<Va
 }
 
 async fn from_flux_cli(progress: &mut dyn FnMut(&str)) -> Result<Vec<Value>> {
+    // `flux install --export` writes the CLI's own Flux version, whatever FLUX_VERSION says.
+    let version = run("flux", &["version", "--client", "-o", "json"], None).await?;
+    let version = success_stdout("flux version --client", version)?;
+    let version =
+        cli_version(&version).ok_or_else(|| eyre!("`flux version --client -o json` printed no version"))?;
+    supports_sharding(&version).map_err(|why| eyre!(why))?;
+    progress(&format!("flux CLI {version}"));
     let args = ["install", "--export", &format!("--components={FLUX_COMPONENTS}")];
     progress(&format!("running flux {}", args.join(" ")));
     let output = run("flux", &args, None).await?;
@@ -186,7 +193,46 @@ async fn from_release(progress: &mut dyn FnMut(&str)) -> Result<Vec<Value>> {
         other => ("curl", other?),
     };
     let stdout = success_stdout(&format!("{tool} {url}"), output)?;
-    parse_documents(&stdout).wrap_err_with(|| format!("{url} is not valid YAML"))
+    let all = parse_documents(&stdout).wrap_err_with(|| format!("{url} is not valid YAML"))?;
+    let kept = sharded_components_only(all);
+    progress(&format!("kept {} objects of the components {FLUX_COMPONENTS}", kept.len()));
+    Ok(kept)
+}
+
+/// The install objects of the components shardwatch installs: the release's install.yaml
+/// also holds image-reflector-, image-automation-controller and source-watcher, which would
+/// be applied and waited for. Objects without a component label (the namespace, shared
+/// RBAC, policies) stay; Flux labels every component's objects with
+/// `app.kubernetes.io/component` (flux2 `manifests/bases/*/labels.yaml`).
+pub fn sharded_components_only(objects: Vec<Value>) -> Vec<Value> {
+    let wanted: Vec<&str> = FLUX_COMPONENTS.split(',').collect();
+    objects
+        .into_iter()
+        .filter(|o| match o["metadata"]["labels"]["app.kubernetes.io/component"].as_str() {
+            Some(component) => wanted.contains(&component),
+            None => true,
+        })
+        .collect()
+}
+
+/// The version `flux version --client -o json` prints (`{"flux": "v2.7.3"}`, flux2
+/// `cmd/flux/version.go`).
+pub fn cli_version(json: &str) -> Option<String> {
+    serde_json::from_str::<Value>(json).ok()?["flux"].as_str().map(str::to_string)
+}
+
+/// Whether a Flux version shards: `--watch-label-selector` arrived in Flux 2.2.
+pub fn supports_sharding(version: &str) -> std::result::Result<(), String> {
+    let digits = version.trim_start_matches('v');
+    let mut parts = digits.split(['.', '-']).map(|p| p.parse::<u64>());
+    match (parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) if (major, minor) >= (2, 2) => Ok(()),
+        (Some(Ok(_)), Some(Ok(_))) => Err(format!(
+            "the flux CLI is {version}: its controllers lack --watch-label-selector, which sharding \
+             needs (Flux 2.2 or newer); upgrade it or pass --flux-manifests"
+        )),
+        _ => Err(format!("the flux CLI's version {version:?} cannot be read")),
+    }
 }
 
 /// The release asset Flux publishes with every release: the full install, all components.
@@ -375,5 +421,61 @@ mod tests {
             release_url("v2.7.3"),
             "https://github.com/fluxcd/flux2/releases/download/v2.7.3/install.yaml"
         );
+    }
+
+    #[test]
+    fn the_release_fallback_keeps_exactly_the_components_that_are_installed() {
+        let object = |kind: &str, name: &str, component: Option<&str>| {
+            let mut o = serde_json::json!({ "kind": kind, "metadata": { "name": name, "labels": { "app.kubernetes.io/part-of": "flux" } } });
+            if let Some(c) = component {
+                o["metadata"]["labels"]["app.kubernetes.io/component"] = c.into();
+            }
+            o
+        };
+        let install = vec![
+            object("Namespace", "flux-system", None),
+            object(
+                "CustomResourceDefinition",
+                "imagepolicies.image.toolkit.fluxcd.io",
+                Some("image-reflector-controller"),
+            ),
+            object("Deployment", "image-automation-controller", Some("image-automation-controller")),
+            object("Deployment", "source-watcher", Some("source-watcher")),
+            object("Deployment", "kustomize-controller", Some("kustomize-controller")),
+            object(
+                "CustomResourceDefinition",
+                "helmreleases.helm.toolkit.fluxcd.io",
+                Some("helm-controller"),
+            ),
+            object("Deployment", "notification-controller", Some("notification-controller")),
+            object("ClusterRole", "crd-controller-flux-system", None),
+        ];
+        let kept: Vec<String> = sharded_components_only(install)
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                "flux-system",
+                "kustomize-controller",
+                "helmreleases.helm.toolkit.fluxcd.io",
+                "notification-controller",
+                "crd-controller-flux-system"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_flux_cli_must_be_new_enough_to_shard() {
+        assert_eq!(cli_version(r#"{"flux": "v2.7.3"}"#).as_deref(), Some("v2.7.3"));
+        assert_eq!(cli_version("flux: v2.7.3"), None);
+        assert!(supports_sharding("v2.7.3").is_ok());
+        assert!(supports_sharding("v2.2.0").is_ok());
+        assert!(supports_sharding("v3.0.0-rc.1").is_ok());
+        let old = supports_sharding("v2.1.2").unwrap_err();
+        assert!(old.contains("Flux 2.2 or newer") && old.contains("v2.1.2"), "{old}");
+        assert!(supports_sharding("0.0.0-dev.0").is_err());
+        assert!(supports_sharding("garbage").unwrap_err().contains("cannot be read"));
     }
 }
