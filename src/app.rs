@@ -130,6 +130,7 @@ fn apply_progress(view: &mut ProgressView, at: Duration, p: Progress) {
     match p {
         Progress::Step(s) => view.step(at, &s),
         Progress::Detail(d) => view.detail(&d),
+        Progress::Status(s) => view.status(&s),
     }
 }
 

@@ -53,6 +53,13 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
+    /// The local world's kubelet (started by `up --target local`; not for direct use).
+    #[command(hide = true)]
+    Kubelet {
+        /// The options file `up` wrote.
+        #[arg(long, value_name = "FILE")]
+        options: PathBuf,
+    },
     /// Print the model once (shards, placement, objects, graph, orphans, verdict) and exit.
     Snapshot {
         /// Output format.
@@ -411,6 +418,10 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
             };
             headless::explain::run(&opts).await
         }
+        Some(Command::Kubelet { options }) => {
+            crate::local::kubelet::run(&crate::local::kubelet::read_options(options)?).await?;
+            Ok(0)
+        }
         Some(Command::Check { timeout }) => headless::check(&cli.watch(), seconds(*timeout)).await,
         Some(Command::Chaos { action, yes, target }) => {
             let opts = ChaosOptions {
@@ -464,7 +475,15 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 crate::app::up_then_dashboard(&opts, &cli.dashboard(None)).await?;
                 return Ok(0);
             }
-            let stood = up::up(&opts, &mut Steps::new()).await?;
+            // Ctrl-C ends `up` by dropping it, so what it runs (a build) is ended too.
+            let mut steps = Steps::new();
+            let stood = tokio::select! {
+                done = up::up(&opts, &mut steps) => done?,
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("shardwatch: up interrupted; what it was running is stopped");
+                    return Ok(130);
+                }
+            };
             if let Some(path) = &stood.kubeconfig {
                 eprintln!("\nkubeconfig: {}\n  export KUBECONFIG={}", path.display(), path.display());
             }

@@ -8,22 +8,24 @@
 //! that nothing changed: starting what already runs is no change.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr, bail};
 use tokio::process::Command;
 
+use crate::local::kubelet::{self, KubeletOptions};
 use crate::local::{self, cache_dir, which};
 
 /// The Flux version the controllers are built at when `SHARDWATCH_FLUX_VERSION` is unset
 /// (the scripts' default).
 const FLUX_VERSION: &str = "v2.7.3";
 
-/// The controllers the scripts build and run.
-const CONTROLLERS: [&str; 3] = ["source-controller", "kustomize-controller", "helm-controller"];
+/// The controllers the scripts build and the kubelet runs.
+const CONTROLLERS: [&str; 3] = kubelet::CONTROLLERS;
 
-/// What the controllers' processes need: a private mount namespace each (`unshare`),
-/// detached from up's session (`setsid`), a lock (`flock`), readiness probes (`curl`).
-const PROCESS_TOOLS: [&str; 4] = ["unshare", "setsid", "flock", "curl"];
+/// What the controllers' processes need: a private mount namespace each (`unshare`,
+/// which runs `sh`, `hostname` and `mount` inside it).
+const PROCESS_TOOLS: [&str; 4] = ["unshare", "sh", "hostname", "mount"];
 
 /// Where the built controllers are: `SHARDWATCH_FLUX_BIN`, else the scripts' cache folder.
 pub fn bin_dir() -> PathBuf {
@@ -58,7 +60,7 @@ pub fn preflight(serve_git: bool) -> Result<()> {
         );
     }
     if let Some(tool) = PROCESS_TOOLS.iter().find(|t| which(t).is_none()) {
-        bail!("the real Flux controllers need `{tool}` on PATH (util-linux and curl), {hint}");
+        bail!("the real Flux controllers need `{tool}` on PATH (util-linux), {hint}");
     }
     if !built() && which("go").is_none() {
         bail!(
@@ -139,45 +141,30 @@ async fn head(url: &str) -> Option<String> {
     out.status.success().then(|| text.split_whitespace().next().map(str::to_string)).flatten()
 }
 
-/// Starts every controller process not yet running (`flux-controllers.sh start`); true
-/// when one had to be started. On failure, a set this run started is stopped again.
-pub async fn start_controllers(progress: &mut dyn FnMut(&str)) -> Result<bool> {
-    let all_running = local::script("flux-controllers.sh", &["status"], None, &mut |_| {}).await?.success;
-    // One line for the processes already running rather than one each: only starts are news.
-    let mut already = 0;
-    let out = local::script("flux-controllers.sh", &["start"], None, &mut |line: &str| {
-        if line.contains(" already running (pid ") {
-            already += 1;
-        } else {
-            progress(line);
-        }
-    })
-    .await?;
-    if already > 0 {
-        progress(&format!("{already} processes were already running"));
+/// Has the local kubelet run the controllers (`shardwatch kubelet`, started unless it
+/// runs with the same options) and waits until each answers on `/readyz`; true when the
+/// kubelet had to be started.
+pub async fn start_controllers(
+    opts: &KubeletOptions,
+    timeout: Duration,
+    progress: &mut dyn FnMut(&str),
+) -> Result<bool> {
+    let started = kubelet::ensure_running(opts).await?;
+    if started {
+        progress(&format!("local kubelet started (log {})", opts.log_file().display()));
     }
-    if !out.success {
-        if !all_running {
-            progress("stopping the controllers this run started");
-            let _ = local::script("flux-controllers.sh", &["stop"], None, progress).await;
-        }
-        bail!(
-            "the real Flux controllers did not start (`flux-controllers.sh start` failed; its log \
-             lines are above, each process logs to {})",
-            bin_dir().with_file_name("run").display()
-        );
-    }
-    if let Some(summary) =
-        local::script("flux-controllers.sh", &["status"], None, &mut |_| {}).await?.stdout.lines().last()
-    {
-        progress(summary);
-    }
-    Ok(!all_running)
+    kubelet::wait_ready(opts, timeout, progress)
+        .await
+        .wrap_err("the real Flux controllers did not get ready")?;
+    Ok(started)
 }
 
-/// Stops every controller process and the local Git server (nothing to do is no error).
+/// Stops the local kubelet with every controller process, and the local Git server
+/// (nothing to do is no error).
 pub async fn stop(progress: &mut dyn FnMut(&str)) -> Result<()> {
-    local::script_ok("flux-controllers.sh", &["stop"], None, progress).await?;
+    if kubelet::stop(&kubelet::run_dir()).await {
+        progress("local kubelet and its Flux controllers stopped");
+    }
     local::script_ok("git-server.sh", &["stop"], None, progress).await?;
     Ok(())
 }

@@ -12,6 +12,8 @@ pub enum Progress {
     Step(String),
     /// A detail of the current step.
     Detail(String),
+    /// The current step's status, replacing the previous one (a build's progress).
+    Status(String),
 }
 
 /// Where progress goes.
@@ -25,17 +27,19 @@ pub struct Steps {
     start: Instant,
     n: usize,
     sink: Sink,
+    /// The last status printed on stderr, so only its changed lines are printed again.
+    printed_status: std::cell::RefCell<Vec<String>>,
 }
 
 impl Steps {
     /// Plain lines on stderr, so stdout stays clean for scripts.
     pub fn new() -> Self {
-        Steps { start: Instant::now(), n: 0, sink: Sink::Stderr }
+        Steps { start: Instant::now(), n: 0, sink: Sink::Stderr, printed_status: Default::default() }
     }
 
     /// Messages to a receiver (the TUI's progress screen), stamped with elapsed time.
     pub fn to_channel(tx: UnboundedSender<(Duration, Progress)>) -> Self {
-        Steps { start: Instant::now(), n: 0, sink: Sink::Channel(tx) }
+        Steps { start: Instant::now(), n: 0, sink: Sink::Channel(tx), printed_status: Default::default() }
     }
 
     /// Announces the next step.
@@ -49,6 +53,12 @@ impl Steps {
         self.emit(Progress::Detail(what.to_string()));
     }
 
+    /// The current step's status; the screen replaces the previous one, plain output prints
+    /// it when it changed.
+    pub fn status(&self, what: &str) {
+        self.emit(Progress::Status(what.to_string()));
+    }
+
     fn emit(&self, p: Progress) {
         let elapsed = self.start.elapsed();
         match &self.sink {
@@ -57,6 +67,16 @@ impl Steps {
                 match p {
                     Progress::Step(s) => eprintln!("[{secs:>6.1}s] {}. {s}", self.n),
                     Progress::Detail(d) => eprintln!("[{secs:>6.1}s]      {d}"),
+                    Progress::Status(d) => {
+                        let mut printed = self.printed_status.borrow_mut();
+                        let lines: Vec<String> = d.lines().map(str::to_string).collect();
+                        for (i, line) in lines.iter().enumerate() {
+                            if printed.get(i) != Some(line) {
+                                eprintln!("[{secs:>6.1}s]      {line}");
+                            }
+                        }
+                        *printed = lines;
+                    }
                 }
             }
             // A closed receiver means the screen is gone; the work still finishes.

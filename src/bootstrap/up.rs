@@ -14,6 +14,8 @@ use super::{apply, flux_runtime, flux_source, kind, layer_wait, wait};
 use crate::cluster::{self, ConnectOptions};
 use crate::kind_config::KindConfig;
 use crate::kind_host;
+use crate::local::build_meter::{BuildMeter, Metered};
+use crate::local::kubelet::KubeletOptions;
 use crate::local::{self, user_kubeconfig};
 use crate::stood_up::{self, StoodUp};
 
@@ -177,7 +179,8 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
     }
 
     steps.step(&format!("cluster ({target:?})"));
-    let mut progress = |line: &str| steps.detail(line);
+    let mut meter = BuildMeter::control_plane();
+    let mut progress = |line: &str| metered(&mut meter, &*steps, line);
     let (kubeconfig, cluster_name, context) = match target {
         UpTarget::Local => {
             let ours = local::start(shape.file.as_deref(), &mut progress).await?;
@@ -278,7 +281,8 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
     if real_controllers {
         steps.step("Flux controllers (build on first use)");
         steps.detail(&flux_runtime::build_expectation());
-        let mut progress = |line: &str| steps.detail(line);
+        let mut meter = BuildMeter::flux();
+        let mut progress = |line: &str| metered(&mut meter, &*steps, line);
         flux_runtime::build(&mut progress).await?;
     }
     let mut served_url = None;
@@ -299,7 +303,14 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
     if real_controllers {
         steps.step("real Flux controllers as local processes");
         let mut progress = |line: &str| steps.detail(line);
-        changed |= flux_runtime::start_controllers(&mut progress).await?;
+        let kubelet = KubeletOptions::for_local_cluster(
+            kubeconfig.as_deref().unwrap_or(Path::new("")),
+            flux_runtime::bin_dir(),
+            &opts.namespace,
+            &opts.label_key,
+            &shard_opts.shards,
+        );
+        changed |= flux_runtime::start_controllers(&kubelet, opts.timeout, &mut progress).await?;
     }
 
     steps.step("infrastructure layer (sources → controllers → configs)");
@@ -371,6 +382,15 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
         steps.detail("up to date: nothing changed");
     }
     Ok(Stood { kubeconfig, target })
+}
+
+/// A build script's log line: a component or `go` line becomes the step's status (which
+/// replaces itself), anything else a detail line.
+fn metered(meter: &mut BuildMeter, steps: &Steps, line: &str) {
+    match meter.feed(line, std::time::Instant::now()) {
+        Metered::Status(status) => steps.status(&status),
+        Metered::Plain => steps.detail(line),
+    }
 }
 
 /// Whether `url`'s host is a loopback address (pods in a cluster reach only themselves there).

@@ -6,6 +6,8 @@
 //! It sits beside `bootstrap` and `cluster`, importing neither: `bootstrap` starts and
 //! stops it, and node hosting ([`crate::node_host`]) fails and restores its nodes.
 
+pub mod build_meter;
+pub mod kubelet;
 pub mod user_kubeconfig;
 
 use std::path::{Path, PathBuf};
@@ -130,19 +132,38 @@ pub async fn script_with(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // Its own process group, so an interrupted `up` can end what it runs (a `go build`)
+        // and not only bash.
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .wrap_err("running bash (needed for the local target)")?;
+    let group = GroupGuard(child.id());
     let stderr = child.stderr.take().expect("piped stderr");
     let mut lines = BufReader::new(stderr).lines();
     while let Some(line) = lines.next_line().await? {
         progress(log_text(&line));
     }
     let out = child.wait_with_output().await?;
+    std::mem::forget(group);
     Ok(ScriptOutput {
         success: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).trim().to_string(),
     })
+}
+
+/// Kills a script's whole process group when dropped before the script ended: `up`
+/// interrupted (Ctrl-C, the progress screen's `q`) leaves no build of ours behind.
+/// Processes that detach on purpose (kwokctl's components, the Git server, the kubelet)
+/// start sessions of their own and are not in the group.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            kubelet::signal_group(pid, libc::SIGKILL);
+        }
+    }
 }
 
 /// Whether `exe` is shardwatch itself (not a test binary linking the library).

@@ -26,6 +26,8 @@ pub struct StepView {
     pub finished: Option<Duration>,
     /// Its detail lines, oldest first (bounded).
     pub details: Vec<String>,
+    /// Its current status (replaced as it changes, shown below the details while it runs).
+    pub status: Vec<String>,
 }
 
 /// Everything the progress screen shows: plain values fed by the bootstrap's messages.
@@ -50,7 +52,15 @@ impl ProgressView {
             started: at,
             finished: None,
             details: Vec::new(),
+            status: Vec::new(),
         });
+    }
+
+    /// The current step's status, replacing the previous one.
+    pub fn status(&mut self, text: &str) {
+        if let Some(last) = self.steps.last_mut() {
+            last.status = text.lines().map(str::to_string).collect();
+        }
     }
 
     /// A detail line of the current step.
@@ -107,6 +117,12 @@ pub fn render(buf: &mut Buffer, area: Rect, view: &ProgressView, now: Duration, 
         let shown = if running || i + 1 == view.steps.len() { 8 } else { 1 };
         for d in s.details.iter().skip(s.details.len().saturating_sub(shown)) {
             lines.push(Line::styled(format!("      {d}"), theme.dim()));
+        }
+        if running {
+            for (j, st) in s.status.iter().enumerate() {
+                let style = if j == 0 { theme.tone(Tone::Warn) } else { theme.dim() };
+                lines.push(Line::styled(format!("      {st}"), style));
+            }
         }
     }
     if let Some(err) = &view.failed {
@@ -179,5 +195,22 @@ mod tests {
             let mut buf = Buffer::empty(area);
             render(&mut buf, area, &v, Duration::from_secs(9), 7, false);
         }
+    }
+
+    #[test]
+    fn a_build_status_replaces_itself_below_the_running_step() {
+        let mut v = ProgressView::default();
+        v.step(Duration::ZERO, "cluster (Local)");
+        v.status(
+            "building etcd (2 of 6) · 1 min so far · about 8–12 min in all on 2 cores\ngo: downloading a v1",
+        );
+        v.status("building kube-apiserver (3 of 6) · 2 min so far · about 8–12 min in all on 2 cores\ngo: downloading b v2");
+        let area = Rect::new(0, 0, 100, 10);
+        let mut buf = Buffer::empty(area);
+        render(&mut buf, area, &v, Duration::from_secs(130), 0, true);
+        let t = text(&buf);
+        assert!(t.contains("building kube-apiserver (3 of 6) · 2 min so far"), "{t}");
+        assert!(t.contains("go: downloading b v2"), "{t}");
+        assert!(!t.contains("building etcd") && !t.contains("downloading a v1"), "replaced: {t}");
     }
 }

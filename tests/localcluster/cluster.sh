@@ -6,15 +6,16 @@
 #
 # Usage: cluster.sh start                 start (or reuse) the cluster, ensure its nodes are Ready
 #        cluster.sh stop                  delete the cluster and every process of it, and
-#                                         stop the Flux controllers and the Git server
+#                                         stop the local kubelet (with the Flux controllers)
+#                                         and the Git server
 #        cluster.sh status                running or not, and the nodes
 #        cluster.sh kubeconfig            print the kubeconfig path (exit 1 if there is none)
 #        cluster.sh bin                   print the folder of the cached binaries (no build)
 #        cluster.sh fail-node NAME [--wait]     kwok stops heartbeating NAME; it goes NotReady;
-#                                         the Flux controllers of its shard, when running
-#                                         (flux-controllers.sh), are SIGKILLed with it
+#                                         the local kubelet (shardwatch kubelet) SIGKILLs
+#                                         the Flux controllers of the pods on it
 #        cluster.sh restore-node NAME [--wait]  kwok heartbeats NAME again; it goes Ready;
-#                                         the Flux controllers killed with it start again
+#                                         the kubelet starts its pods' controllers again
 #        cluster.sh kubectl ARGS...       the cached kubectl against this cluster
 #        cluster.sh stop-apiserver        SIGKILL this cluster's kube-apiserver only (an outage;
 #                                         etcd, the controllers and kwok keep running)
@@ -115,6 +116,11 @@ options:
   kubeControllerManagerNodeMonitorGracePeriodMilliseconds: $((GRACE_PERIOD * 1000))
   kubectlBinary: $BIN/kubectl
 $([ -z "$APISERVER_PORT" ] || echo "  kubeApiserverPort: $APISERVER_PORT")
+  # kwok serves kubectl logs from the files its Logs objects name (the supervisor
+  # writes one per Flux controller pod); the apiserver reaches kwok's kubelet server
+  # through the nodes' Hostname address (localhost) and daemon endpoint port.
+  enableCRDs:
+  - Logs
 componentsPatches:
 - name: kube-apiserver
   extraArgs:
@@ -134,6 +140,12 @@ componentsPatches:
     value: "false"
 - name: kwok-controller
   extraArgs:
+  # Without a node IP, kwok's node-initialize stage empties a node's addresses when it
+  # initializes the node again (after restore-node), and the API server then has no
+  # address to reach kwok's kubelet server at (kubectl logs fails).
+  - key: node-ip
+    value: 127.0.0.1
+    override: true
   - key: manage-all-nodes
     value: "false"
     override: true
@@ -187,6 +199,8 @@ create_cluster() {
 }
 
 delete_cluster() {
+  # The local kubelet first: it would start the components kwokctl stops again.
+  if [ -x "$FLUX" ]; then "$FLUX" stop 9>&- || log "warning: flux-controllers.sh stop failed"; fi
   if [ -d "$WORKDIR" ]; then
     KWOK_KUBECTL_BINARY="$BIN/kubectl" "$BIN/kwokctl" --name "$CLUSTER" \
       delete cluster --kubeconfig "$KWOKCTL_CONTEXTS" >>"$KWOKCTL_LOG" 2>&1 9>&- ||
@@ -254,75 +268,6 @@ restore_node() {
       '{"spec":{"leaseDurationSeconds":1,"renewTime":"1970-01-01T00:00:00.000000Z"}}' >/dev/null
   fi
   log "node $node restored: kwok heartbeats it again"
-}
-
-# The real Flux controllers run as local processes (flux-controllers.sh), not in the
-# node's pods, so a failing node would leave them running. fail-node SIGKILLs its shard's
-# set instead (a dead node releases no Lease) and leaves a marker in the cluster's
-# workdir, so restore-node starts exactly that set again. Neither ever fails the node
-# action: the node is the point, the controllers follow when they can.
-flux_marker() { echo "$WORKDIR/flux-killed-with-$1"; }
-
-flux_set_running() { # SHARD
-  local status
-  status=$("$FLUX" status 2>/dev/null || true) # exit 1 unless all of them run
-  grep -Eq "^[a-z-]+-$1 +running " <<<"$status"
-}
-
-fail_node_flux() { # NODE
-  local node=$1 shard
-  shard=$(k get node "$node" -o jsonpath="{.metadata.labels.sharding\.fluxcd\.io/key}" 2>/dev/null || true)
-  [ -n "$shard" ] || return 0
-  flux_set_running "$shard" || return 0
-  [ -x "$FLUX" ] || return 0
-  if "$FLUX" stop-shard "$shard" --kill 9>&-; then
-    echo "$shard" >"$(flux_marker "$node")"
-    log "Flux controllers of $shard killed with node $node"
-    if flux_preferred "$shard"; then
-      # Its pods may move: the set follows them there (bounded; see follow-shard).
-      setsid "$FLUX" follow-shard "$shard" "$node" </dev/null >>"$WORKDIR/flux-follow-$shard.log" 2>&1 9>&- &
-      echo $! >"$(flux_follower "$shard")"
-      log "preferred placement: $shard's controllers start again wherever its pods move"
-    fi
-  else
-    log "warning: could not kill the Flux controllers of $shard (node $node failed anyway)"
-  fi
-}
-
-# A shard placed with preferred (not required) node affinity can move off a dead node.
-flux_preferred() { # SHARD
-  local pref
-  pref=$(k -n flux-system get deployment "kustomize-controller-$1" \
-    -o jsonpath='{.spec.template.spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution}' 2>/dev/null || true)
-  [ -n "$pref" ]
-}
-
-flux_follower() { echo "$WORKDIR/flux-follow-$1.pid"; }
-
-# Stops the background follow-shard of SHARD (all shards without one), if any.
-stop_flux_followers() { # [SHARD]
-  local pidf pid
-  for pidf in "$WORKDIR"/flux-follow-${1:-*}.pid; do
-    [ -f "$pidf" ] || continue
-    pid=$(cat "$pidf")
-    grep -q follow-shard "/proc/$pid/cmdline" 2>/dev/null && kill "$pid" 2>/dev/null || true
-    rm -f "$pidf"
-  done
-}
-
-restore_node_flux() { # NODE
-  local node=$1 marker shard
-  marker=$(flux_marker "$node")
-  [ -f "$marker" ] || return 0
-  shard=$(cat "$marker")
-  stop_flux_followers "$shard"
-  [ -x "$FLUX" ] || return 0
-  if "$FLUX" start-shard "$shard" 9>&-; then
-    rm -f "$marker"
-    log "Flux controllers of $shard started again with node $node"
-  else
-    log "warning: could not start the Flux controllers of $shard again (flux-controllers.sh start-shard $shard)"
-  fi
 }
 
 ready_status() {
@@ -398,7 +343,6 @@ cmd_stop() {
   lock
   # The Flux controllers first, while the apiserver can still take their Leases back;
   # then the Git server they read from. Neither may keep the cluster from stopping.
-  stop_flux_followers
   if [ -x "$FLUX" ]; then "$FLUX" stop 9>&- || log "warning: flux-controllers.sh stop failed"; fi
   if [ -x "$HERE/git-server.sh" ]; then
     "$HERE/git-server.sh" stop 9>&- || log "warning: git-server.sh stop failed"
@@ -477,7 +421,6 @@ cmd_node() {
   running || die "cluster $CLUSTER is not running"
   if [ "$action" = fail-node ]; then
     fail_node "$node"
-    fail_node_flux "$node"
     if [ "$wait" = --wait ]; then
       wait_node "$node" notTrue "$START_TIMEOUT" || die "node $node still Ready after ${START_TIMEOUT}s"
       log "node $node is NotReady"
@@ -488,8 +431,6 @@ cmd_node() {
       wait_node "$node" True "$START_TIMEOUT" || die "node $node not Ready after ${START_TIMEOUT}s"
       log "node $node is Ready"
     fi
-    # After the node: start-shard waits for the shard's pods to run again on it.
-    restore_node_flux "$node"
   fi
 }
 

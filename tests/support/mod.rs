@@ -32,6 +32,24 @@ pub fn cluster_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/localcluster/cluster.sh")
 }
 
+/// Whether `go` or `bash`, which the local target needs, is missing: under CI that is a
+/// failure (panics), elsewhere the test is skipped (prints why, returns true).
+pub fn local_target_tools_missing() -> bool {
+    let on_path = |tool: &str| {
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+    };
+    match ["go", "bash"].into_iter().find(|t| !on_path(t)) {
+        None => false,
+        Some(tool) if under_ci() => {
+            panic!("`{tool}` is required on PATH under CI=true (the local target needs it)")
+        }
+        Some(tool) => {
+            eprintln!("skipping: `{tool}` is not on PATH");
+            true
+        }
+    }
+}
+
 /// Whether the tests run under CI, where a missing cluster is a failure.
 pub fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
