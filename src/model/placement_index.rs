@@ -11,33 +11,7 @@ use std::sync::Arc;
 
 use super::placement::{NodeRow, PlacedPod, PlacementView, Violation, assemble, node_row, pod_groups};
 use super::shards::group_shard_nodes;
-use super::store::Model;
-
-/// What changed for placement since the last update.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PlacementChanges {
-    /// Nodes added, updated or deleted.
-    pub nodes: BTreeSet<String>,
-    /// Controller pods or Deployments changed: rows holding pods are judged again.
-    pub pods: bool,
-    /// Nodes were relisted, or too many changed to be worth doing one by one.
-    pub rebuild: bool,
-}
-
-impl PlacementChanges {
-    /// Notes one node; past a quarter of the store, one rebuild beats many row updates.
-    pub fn touch(&mut self, name: &str, store: usize) {
-        if self.rebuild {
-            return;
-        }
-        if self.nodes.len() > store / 4 + 64 {
-            self.nodes.clear();
-            self.rebuild = true;
-        } else {
-            self.nodes.insert(name.to_string());
-        }
-    }
-}
+use super::store::{Model, PlacementChanges};
 
 /// Placement rows per node, the rows with violations, and the view made from them.
 #[derive(Debug, Clone, Default)]

@@ -10,7 +10,6 @@ use super::event::{Change, ClusterEvent, ClusterInfo, Object, ObjectId, Resource
 use super::failover::FailoverTracker;
 use super::graph_index::in_graph;
 use super::objects::{Deployment, FluxKey, FluxObject, KubeEvent, Lease, Node, PendingPod, Pod, Time};
-use super::placement_index::PlacementChanges;
 use super::timeline::{self, LogEntry};
 
 /// Events kept per regarding object: the newest are what explain it, and a crash-looping
@@ -400,6 +399,32 @@ impl BitOr for Sections {
 impl BitOrAssign for Sections {
     fn bitor_assign(&mut self, rhs: Sections) {
         *self = self.union(rhs);
+    }
+}
+
+/// What changed for placement since the last update.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlacementChanges {
+    /// Nodes added, updated or deleted.
+    pub nodes: BTreeSet<String>,
+    /// Controller pods or Deployments changed: rows holding pods are judged again.
+    pub pods: bool,
+    /// Nodes were relisted, or too many changed to be worth doing one by one.
+    pub rebuild: bool,
+}
+
+impl PlacementChanges {
+    /// Notes one node; past a quarter of the store, one rebuild beats many row updates.
+    pub fn touch(&mut self, name: &str, store: usize) {
+        if self.rebuild {
+            return;
+        }
+        if self.nodes.len() > store / 4 + 64 {
+            self.nodes.clear();
+            self.rebuild = true;
+        } else {
+            self.nodes.insert(name.to_string());
+        }
     }
 }
 
