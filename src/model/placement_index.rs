@@ -59,7 +59,7 @@ impl PlacementIndex {
                 .filter_map(|n| n.labels.get(key).map(|s| (n.name.clone(), s.clone())))
                 .collect();
         }
-        let mut labels_changed = changes.rebuild && before != Some(self.labelled.clone());
+        let mut labels_changed = changes.rebuild && before.as_ref() != Some(&self.labelled);
         for name in &changes.nodes {
             let now = model.nodes.get(name).and_then(|n| n.labels.get(key));
             if self.labelled.get(name) != now {

@@ -416,15 +416,7 @@ pub struct PlacementChanges {
 impl PlacementChanges {
     /// Notes one node; past a quarter of the store, one rebuild beats many row updates.
     pub fn touch(&mut self, name: &str, store: usize) {
-        if self.rebuild {
-            return;
-        }
-        if self.nodes.len() > store / 4 + 64 {
-            self.nodes.clear();
-            self.rebuild = true;
-        } else {
-            self.nodes.insert(name.to_string());
-        }
+        note_bounded(&mut self.nodes, &mut self.rebuild, || name.to_string(), store);
     }
 }
 
@@ -447,14 +439,21 @@ impl Pending {
     /// Notes one Flux object; past a quarter of the store, one rebuild beats many updates
     /// (and the set stays bounded when nobody reads it).
     fn touch(&mut self, key: &FluxKey, store: usize) {
-        if self.rebuild {
-            return;
-        }
-        if self.flux.len() > store / 4 + 64 {
-            self.flux.clear();
-            self.rebuild = true;
-        } else {
-            self.flux.insert(key.clone());
-        }
+        note_bounded(&mut self.flux, &mut self.rebuild, || key.clone(), store);
+    }
+}
+
+/// Adds a changed key to `set`, unless a rebuild is due anyway; past a quarter of the
+/// store (`store` items), one rebuild beats many row updates, and the set stays bounded
+/// when nobody reads it.
+fn note_bounded<K: Ord>(set: &mut BTreeSet<K>, rebuild: &mut bool, key: impl FnOnce() -> K, store: usize) {
+    if *rebuild {
+        return;
+    }
+    if set.len() > store / 4 + 64 {
+        set.clear();
+        *rebuild = true;
+    } else {
+        set.insert(key());
     }
 }
