@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::model::objects::{
     Condition, ContainerWaiting, DependencyRef, Deployment, FluxKey, FluxKind, FluxObject, KubeEvent, Lease,
-    Node, Owner, PendingPod, Pod, Time,
+    Node, Owner, PendingPod, Pod, ReconcileTokens, Time,
 };
 
 /// Trims a Node.
@@ -286,8 +286,18 @@ pub fn flux(kind: FluxKind, o: &DynamicObject, shard_label: &str) -> FluxObject 
         } else {
             None
         },
+        reconcile: {
+            let requested =
+                o.metadata.annotations.as_ref().and_then(|a| a.get(RECONCILE_REQUESTED_AT).cloned());
+            let handled = str_at(status, &["lastHandledReconcileAt"]);
+            (requested.is_some() || handled.is_some())
+                .then(|| Box::new(ReconcileTokens { requested, handled }))
+        },
     }
 }
+
+/// The annotation `flux reconcile` sets; the controllers reconcile when its value changes.
+pub const RECONCILE_REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
 
 fn conditions(status: &Value) -> Vec<Condition> {
     let Some(list) = status.get("conditions").and_then(Value::as_array) else {

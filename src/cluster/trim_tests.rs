@@ -352,6 +352,11 @@ fn a_kustomization_v1_keeps_shard_dependencies_source_and_conditions() {
             created: Some(at("2026-11-30T04:25:00Z")),
             target_namespace: Some("infra".into()),
             release_name: None,
+            // No request annotation: nothing pending, whatever was handled before.
+            reconcile: Some(Box::new(ReconcileTokens {
+                requested: None,
+                handled: Some("2026-11-30T05:00:00Z".into())
+            })),
         }
     );
 }
@@ -436,6 +441,7 @@ fn a_gitrepository_without_status_has_no_revision_or_conditions() {
             created: Some(at("2026-11-30T05:22:00Z")),
             target_namespace: None,
             release_name: None,
+            reconcile: None,
         }
     );
 }

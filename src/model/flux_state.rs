@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::objects::{FluxObject, Time};
+use super::objects::{FluxObject, ReconcileTokens, Time};
 
 /// A Flux object's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -50,16 +50,41 @@ pub struct StateDetail {
     pub message: String,
     /// Since when (the deciding condition's last transition), if known.
     pub since: Option<Time>,
+    /// A reconcile request its controller has not handled yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_reconcile: Option<PendingReconcile>,
 }
 
-/// Reads the state of one object.
+/// A `reconcile.fluxcd.io/requestedAt` value the controller has not copied into
+/// `status.lastHandledReconcileAt` yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PendingReconcile {
+    /// The annotation's value.
+    pub token: String,
+    /// When it was requested, when the value is a time (as `flux reconcile` and shardwatch write it).
+    pub at: Option<Time>,
+}
+
+/// Reads the state of one object, with its pending reconcile request.
 pub fn object_state(obj: &FluxObject) -> StateDetail {
+    let mut detail = condition_state(obj);
+    detail.pending_reconcile =
+        obj.reconcile.as_deref().and_then(ReconcileTokens::pending).map(|token| PendingReconcile {
+            token: token.to_string(),
+            at: chrono::DateTime::parse_from_rfc3339(token).ok().map(|t| t.with_timezone(&chrono::Utc)),
+        });
+    detail
+}
+
+/// The state the conditions and `spec.suspend` give.
+fn condition_state(obj: &FluxObject) -> StateDetail {
     let ready = obj.condition("Ready");
     let detail = |state: ObjectState| StateDetail {
         state,
         reason: ready.map(|c| c.reason.clone()).unwrap_or_default(),
         message: ready.map(|c| c.message.clone()).unwrap_or_default(),
         since: ready.and_then(|c| c.last_transition),
+        pending_reconcile: None,
     };
     if obj.suspend {
         return detail(ObjectState::Suspended);
@@ -71,6 +96,7 @@ pub fn object_state(obj: &FluxObject) -> StateDetail {
             reason: "OCI".into(),
             message: String::new(),
             since: None,
+            pending_reconcile: None,
         };
     }
     let Some(ready_cond) = ready else {
@@ -89,6 +115,7 @@ pub fn object_state(obj: &FluxObject) -> StateDetail {
             reason: stalled.reason.clone(),
             message: stalled.message.clone(),
             since: stalled.last_transition,
+            pending_reconcile: None,
         };
     }
     match ready_cond.status.as_str() {

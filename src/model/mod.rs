@@ -2,6 +2,7 @@
 
 pub mod assignment;
 pub mod assignment_index;
+pub mod controller_log;
 pub mod discovery;
 pub mod event;
 pub mod explain;

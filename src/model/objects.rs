@@ -247,6 +247,27 @@ pub struct FluxObject {
     /// `spec.releaseName` of a HelmRelease, when set.
     #[serde(default)]
     pub release_name: Option<String>,
+    /// The `reconcile.fluxcd.io/requestedAt` annotation and `status.lastHandledReconcileAt`,
+    /// when either is set (boxed: most objects carry none, and every event carries an object).
+    #[serde(default)]
+    pub reconcile: Option<Box<ReconcileTokens>>,
+}
+
+/// A reconcile request and the last one the controller handled: Flux copies the
+/// annotation's value into the status once it has reconciled because of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ReconcileTokens {
+    /// `metadata.annotations["reconcile.fluxcd.io/requestedAt"]`.
+    pub requested: Option<String>,
+    /// `status.lastHandledReconcileAt`.
+    pub handled: Option<String>,
+}
+
+impl ReconcileTokens {
+    /// The request not handled yet, if any.
+    pub fn pending(&self) -> Option<&str> {
+        self.requested.as_deref().filter(|r| !r.is_empty() && self.handled.as_deref() != Some(*r))
+    }
 }
 
 impl FluxObject {

@@ -105,6 +105,11 @@ impl Model {
                 {
                     self.push_log(entry);
                 }
+                if kind == ResourceKind::Event {
+                    for entry in timeline::listed_events(self, &objs, at) {
+                        self.push_log(entry);
+                    }
+                }
                 self.clear_kind(kind);
                 for obj in objs {
                     self.insert_quiet(obj);

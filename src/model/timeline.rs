@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::event::{Object, ObjectId, ResourceKind, WatchState};
-use super::objects::Time;
+use super::objects::{FluxKind, KubeEvent, Time};
 use super::store::Model;
 
 /// How serious a log entry is.
@@ -131,8 +131,39 @@ pub fn diff(model: &Model, new: &Object, at: Time) -> Vec<LogEntry> {
                 }
             }
         }
-        Object::Event(_) | Object::PendingPod(_) => {}
+        Object::Event(e) => out.extend(flux_warning(model, e, at)),
+        Object::PendingPod(_) => {}
     }
+    out
+}
+
+/// The log entry for a Warning event about a Flux object (`Kustomization/apps/x:
+/// ReconciliationFailed: ...`), unless the model already holds it as it is now.
+fn flux_warning(model: &Model, e: &KubeEvent, at: Time) -> Option<LogEntry> {
+    e.regarding.split('/').next().and_then(FluxKind::parse)?;
+    let seen = model.kube_events.get(&(e.namespace.clone(), e.name.clone()));
+    if e.type_ != "Warning" || seen.is_some_and(|old| old.count >= e.count && old.note == e.note) {
+        return None;
+    }
+    Some(entry(
+        e.time.unwrap_or(at),
+        Severity::Warning,
+        e.regarding.clone(),
+        format!("{}: {}", e.reason, e.note),
+    ))
+}
+
+/// Log entries for the Warning events about Flux objects in a list of events (the
+/// dashboard's first list, or a relist), oldest first, leaving out those already held.
+pub fn listed_events(model: &Model, objs: &[Object], at: Time) -> Vec<LogEntry> {
+    let mut out: Vec<LogEntry> = objs
+        .iter()
+        .filter_map(|o| match o {
+            Object::Event(e) => flux_warning(model, e, at),
+            _ => None,
+        })
+        .collect();
+    out.sort_by_key(|e| e.at);
     out
 }
 

@@ -219,7 +219,13 @@ fn ks(name: &str) -> FluxKey {
 }
 
 fn detail(state: ObjectState, reason: &str, message: &str, since: i64) -> StateDetail {
-    StateDetail { state, reason: reason.into(), message: message.into(), since: Some(ago(since)) }
+    StateDetail {
+        state,
+        reason: reason.into(),
+        message: message.into(),
+        since: Some(ago(since)),
+        pending_reconcile: None,
+    }
 }
 
 fn waiting_on(dep: &str) -> StateDetail {
@@ -249,7 +255,13 @@ fn suspended() -> StateDetail {
 }
 
 fn unknown() -> StateDetail {
-    StateDetail { state: ObjectState::Unknown, reason: String::new(), message: String::new(), since: None }
+    StateDetail {
+        state: ObjectState::Unknown,
+        reason: String::new(),
+        message: String::new(),
+        since: None,
+        pending_reconcile: None,
+    }
 }
 
 const REV: &str = "main@sha1:4f2a9c1e";

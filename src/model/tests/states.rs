@@ -3,7 +3,7 @@
 use super::now;
 use crate::model::fixture::*;
 use crate::model::flux_state::{ObjectState, object_state, state_age_secs};
-use crate::model::objects::FluxKind;
+use crate::model::objects::{FluxKind, ReconcileTokens};
 
 fn ks() -> crate::model::objects::FluxObject {
     kustomization(NS, "apps", Some("shard1"), &["infra-configs"])
@@ -113,4 +113,24 @@ fn ready_messages_match_what_each_kind_writes() {
     assert!(
         object_state(&hr).message.starts_with("Helm install succeeded for release cert-manager/cert-manager")
     );
+}
+
+#[test]
+fn a_reconcile_request_is_pending_until_the_controller_has_handled_it() {
+    let token = "2026-11-26T11:59:55.123456789Z";
+    let mut k = with_ready(ks(), ago(now(), 90));
+    assert_eq!(object_state(&k).pending_reconcile, None);
+    let tokens = |requested: &str, handled: &str| {
+        Some(Box::new(ReconcileTokens { requested: Some(requested.into()), handled: Some(handled.into()) }))
+    };
+    k.reconcile = tokens(token, "2026-11-26T11:00:00Z");
+    let p = object_state(&k).pending_reconcile.expect("pending");
+    assert_eq!(p.token, token);
+    assert_eq!(p.at.map(|t| (now() - t).num_seconds()), Some(4));
+    k.reconcile = tokens(token, token);
+    assert_eq!(object_state(&k).pending_reconcile, None, "handled");
+    // A token that is not a time (kubectl annotate) is pending all the same, with no age.
+    k.reconcile = tokens("by-hand", token);
+    assert_eq!(object_state(&k).pending_reconcile.and_then(|p| p.at), None);
+    assert!(object_state(&k).pending_reconcile.is_some());
 }

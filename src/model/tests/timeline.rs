@@ -81,3 +81,55 @@ fn a_leader_change_and_a_failed_kustomization_are_logged() {
         ("Kustomization/flux-system/infra-sources".into(), "Ready=False (ArtifactFailed)".into())
     );
 }
+
+fn flux_warning(name: &str, regarding: &str, count: u32) -> crate::model::objects::KubeEvent {
+    crate::model::objects::KubeEvent {
+        namespace: "apps".into(),
+        name: name.into(),
+        time: Some(ago(now(), 30)),
+        type_: "Warning".into(),
+        reason: "BuildFailed".into(),
+        note: "kustomize build failed".into(),
+        regarding: regarding.into(),
+        count,
+    }
+}
+
+#[test]
+fn warning_events_about_flux_objects_are_logged_once_per_new_occurrence() {
+    let mut model = seed_stack(now());
+    let ks = "Kustomization/apps/web";
+    put(&mut model, flux_warning("e1", ks, 1));
+    put(&mut model, flux_warning("e1", ks, 1));
+    put(&mut model, flux_warning("e2", "Pod/apps/web-1", 1));
+    assert_eq!(messages(&model), [(ks.to_string(), "BuildFailed: kustomize build failed".to_string())]);
+    let e = model.log.back().cloned().unwrap_or_else(|| panic!("an entry"));
+    assert_eq!((e.severity, e.at), (Severity::Warning, ago(now(), 30)), "when it happened");
+    // It happened again: logged again.
+    put(&mut model, flux_warning("e1", ks, 2));
+    assert_eq!(model.log.len(), 2);
+}
+
+#[test]
+fn warning_events_listed_are_logged_oldest_first_and_not_again_on_a_relist() {
+    let mut model = seed_stack(now());
+    let mut older = flux_warning("e1", "HelmRelease/apps/db", 1);
+    older.time = Some(ago(now(), 300));
+    let listed = || {
+        vec![
+            crate::model::event::Object::Event(flux_warning("e2", "Kustomization/apps/web", 1)),
+            crate::model::event::Object::Event(older.clone()),
+        ]
+    };
+    let list = |model: &mut Model| {
+        model.apply(ClusterEvent {
+            at: now(),
+            change: Change::Listed(crate::model::event::ResourceKind::Event, listed()),
+        })
+    };
+    list(&mut model);
+    let subjects: Vec<String> = messages(&model).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(subjects, ["HelmRelease/apps/db", "Kustomization/apps/web"]);
+    list(&mut model);
+    assert_eq!(model.log.len(), 2, "a relist of the same events adds nothing");
+}
