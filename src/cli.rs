@@ -14,6 +14,7 @@ use crate::bootstrap::up::{self, DownOptions, UpOptions, UpTarget};
 use crate::cluster::{ConnectOptions, WatchOptions};
 use crate::headless::chaos::{ChaosOptions, ChaosRequest};
 use crate::headless::explain::ExplainOptions;
+use crate::headless::flux_action::{FluxActionOptions, FluxVerb};
 use crate::headless::{self, SnapshotOptions};
 use crate::node_host::HostKind;
 
@@ -156,6 +157,64 @@ pub enum Command {
         /// How long to wait for the initial lists.
         #[arg(long, default_value = "30", value_name = "SECONDS")]
         timeout: u64,
+    },
+    /// The log of a Flux object's owning controller (its shard's, of its kind), only the
+    /// lines naming the object, across all of the controller's pods; or of a pod or Deployment.
+    ///
+    /// Exit codes: 0 read, 2 cannot read (not found, forbidden, no log served).
+    Logs {
+        /// KIND/NAMESPACE/NAME or KIND/NAME (ks/apps; namespace: -n, else --flux-namespace),
+        /// or pod/NAME, deploy/NAME in the Flux namespace.
+        #[arg(value_name = "TARGET")]
+        target: String,
+        /// Keep printing lines as they are written, until Ctrl-C.
+        #[arg(short, long)]
+        follow: bool,
+        /// Only lines newer than this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        since: Option<i64>,
+        /// The previous (crashed) container's log.
+        #[arg(short, long)]
+        previous: bool,
+        /// Print the lines as the controller wrote them (JSON).
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Ask a Flux object's controller to reconcile it now (`reconcile.fluxcd.io/requestedAt`).
+    ///
+    /// Exit codes: 0 requested, 1 failed, 2 cannot act here, 3 refused (--read-only, not confirmed).
+    Reconcile {
+        /// KIND/NAMESPACE/NAME or KIND/NAME (ks, hr, gitrepo, ... or the kind's name).
+        #[arg(value_name = "KIND/NAMESPACE/NAME")]
+        object: String,
+        /// Reconcile the source first (a Kustomization's sourceRef, a HelmRelease's chart), as flux does.
+        #[arg(long)]
+        with_source: bool,
+        /// Do not ask for confirmation (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Suspend a Flux object (`spec.suspend: true`): its controller stops reconciling it.
+    ///
+    /// Exit codes as for reconcile.
+    Suspend {
+        /// KIND/NAMESPACE/NAME or KIND/NAME.
+        #[arg(value_name = "KIND/NAMESPACE/NAME")]
+        object: String,
+        /// Do not ask for confirmation (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Resume a suspended Flux object (and request a reconcile, as `flux resume` does).
+    ///
+    /// Exit codes as for reconcile.
+    Resume {
+        /// KIND/NAMESPACE/NAME or KIND/NAME.
+        #[arg(value_name = "KIND/NAMESPACE/NAME")]
+        object: String,
+        /// Do not ask for confirmation (needed when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
     },
     /// The Nodes kind would register for a kind config, as a JSON v1 List (what the local
     /// control plane's scripts apply; they read the kind config only through this).
@@ -393,6 +452,20 @@ pub fn run() -> color_eyre::Result<i32> {
     }
 }
 
+/// `reconcile`, `suspend` or `resume` of `object`; returns the exit code.
+async fn flux_action(cli: &Cli, verb: FluxVerb, object: &str, yes: bool) -> color_eyre::Result<i32> {
+    let opts = FluxActionOptions {
+        verb,
+        object: object.to_string(),
+        default_namespace: cli.namespace.clone().unwrap_or_else(|| cli.flux_namespace.clone()),
+        connect: cli.connect(),
+        flux_namespace: cli.flux_namespace.clone(),
+        read_only: cli.read_only,
+        yes,
+    };
+    crate::headless::flux_action::run(&opts).await
+}
+
 /// Runs the command `cli` names; returns the exit code.
 async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
     let snapshot = |output: &Format, timeout: &u64| SnapshotOptions {
@@ -418,6 +491,27 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
             };
             headless::explain::run(&opts).await
         }
+        Some(Command::Logs { target, follow, since, previous, raw }) => {
+            let opts = crate::headless::logs::LogsOptions {
+                target: target.clone(),
+                default_namespace: cli.namespace.clone().unwrap_or_else(|| cli.flux_namespace.clone()),
+                connect: cli.connect(),
+                flux_namespace: cli.flux_namespace.clone(),
+                shard_label: cli.shard_label.clone(),
+                window: crate::cluster::controller_logs::LogWindow {
+                    follow: *follow,
+                    since_seconds: *since,
+                    previous: *previous,
+                },
+                raw: *raw,
+            };
+            crate::headless::logs::run(&opts).await
+        }
+        Some(Command::Reconcile { object, yes, with_source }) => {
+            flux_action(cli, FluxVerb::Reconcile { with_source: *with_source }, object, *yes).await
+        }
+        Some(Command::Suspend { object, yes }) => flux_action(cli, FluxVerb::Suspend, object, *yes).await,
+        Some(Command::Resume { object, yes }) => flux_action(cli, FluxVerb::Resume, object, *yes).await,
         Some(Command::Kubelet { options }) => {
             crate::local::kubelet::run(&crate::local::kubelet::read_options(options)?).await?;
             Ok(0)

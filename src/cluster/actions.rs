@@ -13,7 +13,9 @@ use kube::{Api, Client, ResourceExt};
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::trim::RECONCILE_REQUESTED_AT;
 use crate::model::discovery::controller_ref;
+use crate::model::objects::{FluxKey, FluxKind};
 use crate::node_host::NodeHost;
 
 /// One change to the cluster, described before it is performed.
@@ -35,6 +37,10 @@ pub enum Action {
     Scale { deployment: String, replicas: i32 },
     /// Set the replicas of every controller Deployment of a shard.
     ScaleShard { shard: String, replicas: i32, shard_label: String },
+    /// Ask a Flux object's controller to reconcile it now (with its source first).
+    Reconcile { key: FluxKey, with_source: bool },
+    /// Suspend (`true`) or resume a Flux object.
+    Suspend { key: FluxKey, suspend: bool },
 }
 
 impl Action {
@@ -67,6 +73,18 @@ impl Action {
                     "scale every controller Deployment of shard {shard} in {flux_ns} to {replicas} replicas"
                 )
             }
+            Action::Reconcile { key, with_source: true } if has_source(key) => {
+                format!(
+                    "request a reconcile of {key} and of its source ({RECONCILE_REQUESTED_AT} annotation)"
+                )
+            }
+            Action::Reconcile { key, .. } => {
+                format!("request a reconcile of {key} ({RECONCILE_REQUESTED_AT} annotation)")
+            }
+            Action::Suspend { key, suspend: true } => format!("suspend {key} (spec.suspend=true)"),
+            Action::Suspend { key, suspend: false } => {
+                format!("resume {key} (spec.suspend=false, and a reconcile request)")
+            }
         }
     }
 }
@@ -86,6 +104,10 @@ pub enum Outcome {
     Drained { node: String, namespace: String, pods_deleted: Vec<String> },
     /// These Deployments (`namespace/name`) were scaled to `replicas`.
     Scaled { deployments: Vec<String>, replicas: i32 },
+    /// A reconcile of `key` (and of `source` first) was requested with this token.
+    ReconcileRequested { key: FluxKey, token: String, source: Option<FluxKey> },
+    /// `key` was suspended (`true`) or resumed.
+    Suspended { key: FluxKey, suspend: bool },
 }
 
 impl Outcome {
@@ -118,6 +140,14 @@ impl Outcome {
             }
             Outcome::Scaled { deployments, replicas } => {
                 deployments.iter().map(|d| format!("deployment {d} scaled to {replicas} replicas")).collect()
+            }
+            Outcome::ReconcileRequested { key, token, source } => source
+                .iter()
+                .chain(std::iter::once(key))
+                .map(|k| format!("reconcile of {k} requested ({RECONCILE_REQUESTED_AT}={token})"))
+                .collect(),
+            Outcome::Suspended { key, suspend } => {
+                vec![format!("{key} {}", if *suspend { "suspended" } else { "resumed" })]
             }
         }
     }
@@ -180,7 +210,16 @@ pub async fn perform(client: &Client, flux_ns: &str, action: &Action) -> Result<
             }
             Ok(Outcome::Scaled { deployments, replicas: *replicas })
         }
+        Action::Reconcile { key, with_source } => {
+            super::flux_actions::reconcile(client, key, *with_source).await
+        }
+        Action::Suspend { key, suspend } => super::flux_actions::set_suspend(client, key, *suspend).await,
     }
+}
+
+/// Whether `flux reconcile --with-source` has a source to reconcile first for this kind.
+fn has_source(key: &FluxKey) -> bool {
+    matches!(key.kind, FluxKind::Kustomization | FluxKind::HelmRelease)
 }
 
 /// How an action sent to [`serve`] went: what was done, or why it failed (one line).
@@ -216,7 +255,7 @@ pub async fn serve(
 
 /// The API server's own sentence for a refused request (not the whole Status value), and
 /// nothing that could carry a token.
-fn plain(e: kube::Error) -> Report {
+pub(super) fn plain(e: kube::Error) -> Report {
     match e {
         kube::Error::Api(status) => eyre!("{} ({})", status.message, status.reason),
         other => eyre!(super::watch::redact(&other.to_string())),

@@ -3,6 +3,8 @@
 
 pub mod actions;
 pub mod connect_error;
+pub mod controller_logs;
+pub mod flux_actions;
 pub mod flux_api;
 pub mod trim;
 pub mod watch;

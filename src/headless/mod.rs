@@ -3,7 +3,9 @@
 
 pub mod chaos;
 pub mod explain;
+pub mod flux_action;
 pub mod follow;
+pub mod logs;
 pub mod text;
 
 use std::time::Duration;
