@@ -16,10 +16,11 @@ use crate::bootstrap::up::{self, UpOptions};
 use crate::cluster::actions::{Action, ActionReport, Outcome};
 use crate::cluster::{self, WatchOptions};
 use crate::latency::Latency;
+use crate::log_feed::{LogFeed, Reader};
 use crate::model::{ClusterEvent, ClusterInfo, Model, Snapshot, Views};
 use crate::node_host::{HostKind, NodeHost};
 use crate::ui::progress::{self, ProgressView};
-use crate::ui::{self, KeyOutcome, Request, UiState};
+use crate::ui::{self, FluxVerb, KeyOutcome, Request, UiState};
 
 /// At most this many frames per second, however fast events arrive.
 const MAX_FPS: u64 = 30;
@@ -170,7 +171,12 @@ async fn dashboard(
     let (kubeconfig, context) = (watch.connect.kubeconfig.as_deref(), watch.connect.context.as_deref());
     let node_host = crate::node_host::node_host(opts.node_host, kubeconfig, context).await;
     let context = ActionContext { shard_label: watch.shard_label.clone(), node_host };
-    let actions = Actions { tx: action_tx, rx: outcome_rx, context };
+    let reader = Reader {
+        client: client.clone(),
+        flux_namespace: watch.flux_namespace.clone(),
+        shard_label: watch.shard_label.clone(),
+    };
+    let actions = Actions { tx: action_tx, rx: outcome_rx, context, logs: LogFeed::new(Some(reader)) };
     let mut latency = Latency::new(opts.stats.as_deref());
     let result = tokio::select! {
         r = event_loop(terminal, &mut model, rx, actions, no_color(), opts.read_only, &mut latency) => r,
@@ -189,6 +195,8 @@ struct Actions {
     tx: mpsc::Sender<Action>,
     rx: mpsc::Receiver<ActionReport>,
     context: ActionContext,
+    /// Reads the lines of the log view `l` opens.
+    logs: LogFeed,
 }
 
 /// What the cluster actions need that the UI's plain requests do not carry.
@@ -223,6 +231,11 @@ fn action_of(request: Request, context: &ActionContext) -> Result<Action, String
         Request::ScaleShard { shard, replicas, .. } => {
             Action::ScaleShard { shard, replicas, shard_label: context.shard_label.clone() }
         }
+        Request::Flux(r) => match r.verb {
+            FluxVerb::Reconcile => Action::Reconcile { key: r.key, with_source: true },
+            FluxVerb::Suspend => Action::Suspend { key: r.key, suspend: true },
+            FluxVerb::Resume => Action::Suspend { key: r.key, suspend: false },
+        },
     })
 }
 
@@ -343,6 +356,16 @@ async fn event_loop(
                 Some(Err(e)) => return Err(e).wrap_err("reading the terminal"),
                 None => return Ok(()),
             },
+            m = actions.logs.recv(), if actions.logs.is_open() => {
+                if let Some(view) = state.reading_log() {
+                    view.apply(m);
+                    // Fold a burst of lines into one redraw.
+                    while let Some(m) = actions.logs.try_recv() {
+                        view.apply(m);
+                    }
+                }
+                redraw = true;
+            }
             Some(outcome) = actions.rx.recv() => {
                 state.message = Some(outcome_message(&outcome));
                 redraw = true;
@@ -354,6 +377,8 @@ async fn event_loop(
             _ = frame_due, if dirty || redraw => {}
             () = stop.recv() => return Ok(()),
         }
+        // Read the log the screen shows (`l`'s view, or the explain view's last lines), if any.
+        actions.logs.follow(state.wanted_log());
     }
 }
 

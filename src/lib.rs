@@ -11,6 +11,7 @@ pub mod kind_config;
 pub mod kind_host;
 pub mod latency;
 pub mod local;
+pub mod log_feed;
 pub mod logging;
 pub mod model;
 pub mod node_host;

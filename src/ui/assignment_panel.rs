@@ -9,6 +9,8 @@ use crate::model::flux_state::ObjectState;
 
 use super::PanelView;
 use super::details::Details;
+use super::flux_request::requested_note;
+use super::object_events;
 use super::table::{Column, RowCells, Rows};
 use super::text::{age_since, kind_short, short_name};
 use super::theme::{Theme, Tone, state_glyph};
@@ -105,14 +107,22 @@ impl Rows for AssignmentRows<'_> {
             Item::Orphan(_) | Item::Object(..) => {
                 let Some(o) = self.object(item) else { return RowCells::Wide(Line::default()) };
                 let st = o.state.state;
-                let note = match o.orphan {
-                    Some(orphan) => {
+                let note = match (&o.state.pending_reconcile, o.orphan) {
+                    (Some(p), orphan) => {
+                        let owner = orphan.map(|x| (o.shard.as_str(), x));
+                        let text = requested_note(p, self.snap.taken_at, o.key.kind, owner);
+                        Line::styled(
+                            text,
+                            theme.tone(if orphan.is_some() { Tone::Warn } else { Tone::Plain }),
+                        )
+                    }
+                    (None, Some(orphan)) => {
                         let (text, tone) = orphan_note(orphan, &o.shard);
                         Line::styled(text, theme.tone(tone))
                     }
-                    None if st == ObjectState::Ready => Line::default(),
-                    None if st == ObjectState::Suspended => Line::styled("suspended", theme.dim()),
-                    None => Line::styled(o.state.reason.clone(), theme.dim()),
+                    (None, None) if st == ObjectState::Ready => Line::default(),
+                    (None, None) if st == ObjectState::Suspended => Line::styled("suspended", theme.dim()),
+                    (None, None) => Line::styled(o.state.reason.clone(), theme.dim()),
                 };
                 RowCells::Cols(vec![
                     Line::from(vec![
@@ -197,6 +207,7 @@ impl PanelView for AssignmentRows<'_> {
                     let (note, tone) = orphan_note(orphan, &o.shard);
                     d.field(theme, "Orphaned", note, theme.tone(tone));
                 }
+                object_events::add(&mut d, self.snap, &o.key, &o.state, theme);
                 d
             }
         }

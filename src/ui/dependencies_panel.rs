@@ -13,6 +13,8 @@ use crate::model::objects::FluxKey;
 
 use super::PanelView;
 use super::details::Details;
+use super::flux_request::requested_note;
+use super::object_events;
 use super::table::{Column, RowCells, Rows};
 use super::text::{age_since, kind_short, short_name, short_revision};
 use super::theme::{Theme, Tone, state_glyph};
@@ -182,13 +184,18 @@ impl Rows for DependencyRows<'_> {
                     Some(_) => (format!("❄ {}", s.as_str()), theme.tone(Tone::Warn)),
                     None => (format!("{} {}", state_glyph(s), s.as_str()), theme.state(s)),
                 };
-                let (message, message_style) = match frozen {
+                let (mut message, message_style) = match frozen {
                     Some(f) => (f, theme.tone(Tone::Warn)),
                     None => {
                         let style = if s == ObjectState::Failed { theme.state(s) } else { theme.dim() };
                         (message, style)
                     }
                 };
+                // A reconcile request not handled yet leads, with why it waits.
+                if let Some(p) = &node.state.pending_reconcile {
+                    let note = requested_note(p, self.snap.taken_at, node.key.kind, self.orphan(&node.key));
+                    message = if message.is_empty() { note } else { format!("{note} · {message}") };
+                }
                 RowCells::Cols(vec![
                     Line::from(vec![
                         Span::styled(self.guides(n, true), theme.dim()),
@@ -301,6 +308,7 @@ impl PanelView for DependencyRows<'_> {
                 ]));
             }
         }
+        object_events::add(&mut d, self.snap, &node.key, &node.state, theme);
         d
     }
 }

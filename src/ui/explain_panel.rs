@@ -15,6 +15,7 @@ use crate::model::flux_state::ObjectState;
 use crate::model::objects::FluxKey;
 
 use super::layout::split;
+use super::log_view::LogView;
 use super::text::{fit, opt_age};
 use super::theme::{Theme, Tone, state_glyph};
 
@@ -158,8 +159,26 @@ fn chain(lines: &mut Out, e: &Explanation, theme: Theme) {
     }
 }
 
+/// Lines of the owning controller's log shown under the cause.
+const LOG_SHOWN: usize = 5;
+
+/// The newest lines the owning controller logged about the object, or why there are none.
+fn controller_log(lines: &mut Out, log: &LogView, theme: Theme) {
+    heading(lines, theme, format!("Its controller's log (newest {LOG_SHOWN}; l for all)"));
+    for n in &log.notes {
+        lines.push(Line::styled(format!("  {n}"), theme.dim()), 4);
+    }
+    let shown = log.shown();
+    if shown.is_empty() {
+        lines.push(Line::styled("  no line names it in the last 10 minutes", theme.dim()), 4);
+    }
+    for l in shown.iter().skip(shown.len().saturating_sub(LOG_SHOWN)) {
+        lines.push(Line::raw(format!("  {l}")), 4);
+    }
+}
+
 /// The explanation as lines, cause first.
-fn explanation(snap: &Snapshot, e: &Explanation, theme: Theme) -> Out {
+fn explanation(snap: &Snapshot, e: &Explanation, log: Option<&LogView>, theme: Theme) -> Out {
     let mut lines = Out::default();
     if let Some(s) = &e.state {
         let reason = if s.reason.is_empty() { String::new() } else { format!("  {}", s.reason) };
@@ -177,6 +196,9 @@ fn explanation(snap: &Snapshot, e: &Explanation, theme: Theme) -> Out {
     lines.push(cause, 9);
     for b in &e.blind {
         lines.push(Line::styled(format!("not visible: {b}"), theme.tone(Tone::Bad)), 13);
+    }
+    if let Some(log) = log {
+        controller_log(&mut lines, log, theme);
     }
     if e.chain.len() > 1 || e.root_cause.as_ref().is_some_and(|r| r.missing.is_some()) {
         chain(&mut lines, e, theme);
@@ -226,9 +248,9 @@ fn explanation(snap: &Snapshot, e: &Explanation, theme: Theme) -> Out {
 }
 
 /// What to show for `key`: its explanation, or why there is none.
-fn content(snap: &Snapshot, key: &FluxKey, theme: Theme) -> Out {
+fn content(snap: &Snapshot, key: &FluxKey, log: Option<&LogView>, theme: Theme) -> Out {
     if let Some(e) = snap.explanations.iter().find(|e| &e.key == key) {
-        return explanation(snap, e, theme);
+        return explanation(snap, e, log, theme);
     }
     // Only blocked objects are explained: say what this one is instead.
     let a = &snap.assignment;
@@ -252,13 +274,21 @@ fn content(snap: &Snapshot, key: &FluxKey, theme: Theme) -> Out {
 }
 
 /// How many lines the view has before wrapping (how far it scrolls, as details do).
-pub fn line_count(snap: &Snapshot, key: &FluxKey) -> usize {
-    content(snap, key, Theme::new(true)).0.len()
+pub fn line_count(snap: &Snapshot, key: &FluxKey, log: Option<&LogView>) -> usize {
+    content(snap, key, log, Theme::new(true)).0.len()
 }
 
 /// Draws the view for `key` over everything but the header and footer lines, scrolled
 /// down by `scroll` lines.
-pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, key: &FluxKey, scroll: u16, theme: Theme) {
+pub fn render(
+    buf: &mut Buffer,
+    area: Rect,
+    snap: &Snapshot,
+    key: &FluxKey,
+    scroll: u16,
+    log: Option<&LogView>,
+    theme: Theme,
+) {
     let areas = split(area);
     let rect = Rect { y: areas.tabs.y, height: areas.tabs.height + areas.body.height, ..area };
     if rect.width < 3 || rect.height < 3 {
@@ -269,7 +299,7 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, key: &FluxKey, scro
     let title = fit(Line::styled(format!(" Explain {key} "), theme.heading()), inner_width.saturating_sub(2));
     let block = super::details::overlay_block(title, theme);
     let lines: Vec<Line> =
-        content(snap, key, theme).0.into_iter().flat_map(|l| wrap(l, inner_width)).collect();
+        content(snap, key, log, theme).0.into_iter().flat_map(|l| wrap(l, inner_width)).collect();
     Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).scroll((scroll, 0)).render(rect, buf);
 }
 
@@ -388,7 +418,7 @@ mod tests {
         for _ in 0..500 {
             handle_key(&mut state, key(KeyCode::Char('j')), &snap);
         }
-        let last = super::line_count(&snap, &ks("apps")) as u16 - 1;
+        let last = super::line_count(&snap, &ks("apps"), None) as u16 - 1;
         assert_eq!(state.explain_scroll, last);
         handle_key(&mut state, key(KeyCode::Esc), &snap);
         assert_eq!((state.explain.clone(), state.explain_scroll), (None, 0));

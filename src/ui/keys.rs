@@ -6,12 +6,15 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crate::model::Snapshot;
 
 use super::explain_panel;
+use super::flux_request;
+use super::log_view::{self, LogView};
 use super::placement_panel::{PlacementRows, Target};
 use super::request::{READ_ONLY, Request};
 use super::shards_panel::ShardRows;
 use super::table::{Rows, Visible};
 use super::theme::Theme;
 use super::{Input, Panel, UiState, selected_details, selected_flux_key, view};
+use crate::model::controller_log::LogSource;
 
 /// What a key did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +59,14 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> KeyOut
             false
         }
         Input::Normal if state.help => overlay_key(state, key, |s| s.help = false),
+        Input::Normal if state.logs.is_some() => {
+            if let Some(view) = state.logs.as_mut() {
+                if !log_view::key(view, key) {
+                    state.logs = None;
+                }
+            }
+            false
+        }
         Input::Normal if state.explain.is_some() => explain_key(state, key, snap),
         Input::Normal if state.details => details_key(state, key, snap),
         Input::Normal => normal_key(state, key, snap),
@@ -157,6 +168,10 @@ fn action_for(c: char, state: &UiState, snap: &Snapshot) -> Result<Request, Stri
         (Panel::Shards, 's') => shard_action(state, snap),
         (Panel::Placement, 's') => Err("s: scale a shard from the Shards panel (1)".into()),
         (Panel::Placement, _) => placement_action(c, state, snap),
+        (Panel::Dependencies | Panel::Assignment, 'r' | 's' | 'u') => {
+            let key = selected_flux_key(snap, state).ok_or(format!("{c}: select a Flux object first"))?;
+            flux_request::request(c, key, snap).map(Request::Flux)
+        }
         _ => Err(format!("{c}: no action on this panel")),
     }
 }
@@ -269,7 +284,8 @@ fn open_explain(state: &mut UiState, snap: &Snapshot) {
 
 /// The explanation view scrolls like details; Esc (or `e` again) closes it.
 fn explain_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
-    let lines = state.explain.as_ref().map_or(0, |k| explain_panel::line_count(snap, k));
+    let lines =
+        state.explain.as_ref().map_or(0, |k| explain_panel::line_count(snap, k, state.explain_log.as_ref()));
     let last = u16::try_from(lines.saturating_sub(1)).unwrap_or(u16::MAX);
     let s = &mut state.explain_scroll;
     match key.code {
@@ -277,11 +293,47 @@ fn explain_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
         KeyCode::Esc | KeyCode::Backspace | KeyCode::Enter | KeyCode::Char('e') => {
             state.explain = None;
             state.explain_scroll = 0;
+            state.explain_log = None;
         }
         KeyCode::Char('?') => state.help = true,
+        KeyCode::Char('l') => {
+            if let Some(key) = state.explain.clone() {
+                state.logs = Some(LogView::new(LogSource::Object(key)));
+            }
+        }
         code => scroll(code, s, last),
     }
     false
+}
+
+/// `l`: the log of what the selected row stands for: a shard's controllers, a pod, or the
+/// owning controller of a Flux object (the lines naming it).
+fn open_logs(state: &mut UiState, snap: &Snapshot) {
+    let source = match state.panel {
+        Panel::Shards => {
+            let rows = ShardRows::new(snap);
+            selected_row(state, &rows).map(|i| &snap.shards[i]).map(|shard| {
+                LogSource::Deployments(shard.controllers.iter().map(|c| c.deployment.clone()).collect())
+            })
+        }
+        Panel::Placement => {
+            let rows = PlacementRows::new(snap);
+            match selected_row(state, &rows).and_then(|i| rows.target(i)) {
+                Some(Target::Pod(p)) => Some(LogSource::Pod(p.name.clone())),
+                _ => None,
+            }
+        }
+        _ => selected_flux_key(snap, state).map(LogSource::Object),
+    };
+    match source {
+        Some(LogSource::Deployments(d)) if d.is_empty() => {
+            state.message = Some("l: this shard has no controller Deployment".into())
+        }
+        Some(source) => state.logs = Some(LogView::new(source)),
+        None => {
+            state.message = Some("l: select a shard, a pod, or a Flux object first".into());
+        }
+    }
 }
 
 fn switch(state: &mut UiState, panel: Panel) {
@@ -320,6 +372,7 @@ fn normal_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
         }
         KeyCode::Esc => state.filter.clear(),
         KeyCode::Char('e') if !ctrl => open_explain(state, snap),
+        KeyCode::Char('l') if !ctrl => open_logs(state, snap),
         KeyCode::Char(c @ ('c' | 'u' | 'x' | 'd' | 'f' | 'r' | 's')) if !ctrl => ask(c, state, snap),
         _ => {}
     }

@@ -9,11 +9,14 @@ mod dependencies_panel;
 mod details;
 mod events_panel;
 mod explain_panel;
+mod flux_request;
 mod footer;
 mod header;
 mod help;
 mod keys;
 mod layout;
+pub mod log_view;
+mod object_events;
 pub mod picture;
 mod placement_panel;
 pub mod progress;
@@ -29,6 +32,8 @@ mod sample;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_flux;
+#[cfg(test)]
 mod tests_keys;
 
 use ratatui::Frame;
@@ -38,8 +43,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use crate::model::Snapshot;
+use crate::model::controller_log::LogSource;
 use crate::model::objects::FluxKey;
 
+pub use flux_request::FluxVerb;
 pub use keys::{KeyOutcome, handle_key};
 pub use request::Request;
 pub use table::ListState;
@@ -156,12 +163,38 @@ pub struct UiState {
     pub cannot_fail_nodes: Option<String>,
     /// Draw without colours (`NO_COLOR`).
     pub no_color: bool,
+    /// The log view `l` opened, with the lines read so far.
+    pub logs: Option<log_view::LogView>,
+    /// The explain view's object's log lines (its last few are shown under the cause).
+    pub explain_log: Option<log_view::LogView>,
 }
 
 impl UiState {
     /// A fresh state on the Shards panel.
     pub fn new(no_color: bool) -> UiState {
         UiState { no_color, ..UiState::default() }
+    }
+
+    /// The log the screen shows: the log view's, else the explained object's owning
+    /// controller's lines about it.
+    pub fn wanted_log(&self) -> Option<LogSource> {
+        match (&self.logs, &self.explain) {
+            (Some(view), _) => Some(view.source.clone()),
+            (None, Some(key)) => Some(LogSource::Object(key.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// The view that takes the lines read now (the explain view's made on first use).
+    pub fn reading_log(&mut self) -> Option<&mut log_view::LogView> {
+        if self.logs.is_some() {
+            return self.logs.as_mut();
+        }
+        let source = LogSource::Object(self.explain.clone()?);
+        if self.explain_log.as_ref().is_none_or(|v| v.source != source) {
+            self.explain_log = Some(log_view::LogView::new(source));
+        }
+        self.explain_log.as_mut()
     }
 
     /// The current panel's selection and scroll.
@@ -236,7 +269,10 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, state: &UiState) {
         }
     }
     if let Some(key) = &state.explain {
-        explain_panel::render(buf, area, snap, key, state.explain_scroll, theme);
+        explain_panel::render(buf, area, snap, key, state.explain_scroll, state.explain_log.as_ref(), theme);
+    }
+    if let Some(view) = &state.logs {
+        log_view::render(buf, areas.body, view, theme);
     }
     if state.help {
         help::render(buf, area, theme);

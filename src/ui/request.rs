@@ -6,6 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Padding, Paragraph, Widget, Wrap};
 
+use std::borrow::Cow;
+
+use super::flux_request::FluxRequest;
 use super::layout::popup;
 use super::theme::{Theme, Tone};
 use crate::model::shards::MAIN_SHARD;
@@ -34,6 +37,8 @@ pub enum Request {
         /// How many Deployments that touches, for the question.
         deployments: usize,
     },
+    /// Reconcile, suspend or resume a Flux object.
+    Flux(FluxRequest),
 }
 
 impl Request {
@@ -54,12 +59,13 @@ impl Request {
                     format!("Scale shard {shard} back to {} ({n})?", plural(*replicas as usize, "replica"))
                 }
             }
+            Request::Flux(r) => r.question(),
         }
     }
 
     /// What happens if confirmed, under the question.
-    fn consequence(&self) -> &'static str {
-        match self {
+    fn consequence(&self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
             Request::Cordon(_) => "New pods will not be scheduled on it; running pods stay.",
             Request::Uncordon(_) => "Pods may be scheduled on it again.",
             Request::DeletePod(_) => "Its Deployment replaces it with a new pod.",
@@ -81,7 +87,8 @@ impl Request {
                  on the local target the controller processes keep running)."
             }
             Request::ScaleShard { .. } => "Each of its controller Deployments runs one pod again.",
-        }
+            Request::Flux(r) => return Cow::Owned(r.consequence()),
+        })
     }
 
     /// The footer line while the request is under way.
@@ -94,6 +101,7 @@ impl Request {
             Request::RestoreNode(node) => format!("restoring node {node}…"),
             Request::Drain(node) => format!("draining node {node}…"),
             Request::ScaleShard { shard, replicas, .. } => format!("scaling shard {shard} to {replicas}…"),
+            Request::Flux(r) => r.pending(),
         }
     }
 }
@@ -132,7 +140,7 @@ pub fn render(buf: &mut Buffer, area: Rect, request: &Request, theme: Theme) {
     let consequence = request.consequence();
     // Two borders and the left padding.
     let inner = usize::from(WIDTH - 3);
-    let height = 4 + wrapped_rows(&format!("{question}y/N"), inner) + wrapped_rows(consequence, inner);
+    let height = 4 + wrapped_rows(&format!("{question}y/N"), inner) + wrapped_rows(&consequence, inner);
     let rect = popup(area, WIDTH, height);
     if rect.is_empty() {
         return;
