@@ -373,7 +373,7 @@ fn a_kustomization_never_reconciled_has_no_status_and_no_shard() {
 #[test]
 fn a_helmrelease_v2_takes_its_revision_from_the_latest_history_entry() {
     let o = flux_fixture(FluxKind::HelmRelease, "helmrelease.json");
-    assert_eq!(o.key.namespace, "cert-manager");
+    assert_eq!(&*o.key.namespace, "cert-manager");
     assert_eq!(o.shard.as_deref(), Some("shard1"));
     assert_eq!(o.revision.as_deref(), Some("1.19.1"), "history[0], the current release");
     assert_eq!(o.source_ref.as_deref(), Some("HelmRepository/flux-system/jetstack"));
@@ -472,7 +472,7 @@ fn an_oci_helmrepository_has_its_type_and_no_conditions() {
     assert!(o.conditions.is_empty());
     assert_eq!(o.revision, None);
     assert_eq!(o.observed_generation, Some(1));
-    assert_eq!(o.key.namespace, "apps");
+    assert_eq!(&*o.key.namespace, "apps");
 }
 
 #[test]

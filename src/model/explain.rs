@@ -259,11 +259,11 @@ pub fn missing_kinds(message: &str) -> Vec<MissingKind> {
 /// The name Helm gives a HelmRelease's release, as helm-controller does: `spec.releaseName`,
 /// else `<targetNamespace>-<name>` when a target namespace is set, else the object's name.
 pub fn release_of(obj: &FluxObject) -> (String, String) {
-    let namespace = obj.target_namespace.clone().unwrap_or_else(|| obj.key.namespace.clone());
+    let namespace = obj.target_namespace.clone().unwrap_or_else(|| obj.key.namespace.to_string());
     let name = match (&obj.release_name, &obj.target_namespace) {
         (Some(r), _) => r.clone(),
         (None, Some(t)) => format!("{t}-{}", obj.key.name),
-        (None, None) => obj.key.name.clone(),
+        (None, None) => obj.key.name.to_string(),
     };
     (namespace, name)
 }

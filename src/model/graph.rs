@@ -331,7 +331,7 @@ pub fn source_key(obj: &FluxObject) -> Option<FluxKey> {
     let r = obj.source_ref.as_deref()?;
     let mut parts = r.splitn(3, '/');
     let kind = FluxKind::parse(parts.next()?)?;
-    Some(FluxKey { kind, namespace: parts.next()?.to_string(), name: parts.next()?.to_string() })
+    Some(FluxKey { kind, namespace: parts.next()?.into(), name: parts.next()?.into() })
 }
 
 /// When an object entered its state: the deciding condition's transition, or for an

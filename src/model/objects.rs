@@ -175,15 +175,19 @@ impl FluxKind {
     }
 }
 
+/// A shared, immutable string: a key is copied into every index and view, and a copy of
+/// this is a reference count, not an allocation.
+pub type Text = std::sync::Arc<str>;
+
 /// Identifies one Flux object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct FluxKey {
     /// Kind.
     pub kind: FluxKind,
     /// Namespace.
-    pub namespace: String,
+    pub namespace: Text,
     /// Name.
-    pub name: String,
+    pub name: Text,
 }
 
 impl std::fmt::Display for FluxKey {
@@ -211,9 +215,9 @@ pub struct Condition {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DependencyRef {
     /// Namespace of the dependency.
-    pub namespace: String,
+    pub namespace: Text,
     /// Name of the dependency.
-    pub name: String,
+    pub name: Text,
 }
 
 /// A Flux object trimmed to what state, assignment and the graph need.

@@ -12,7 +12,7 @@ fn graph_of(objects: Vec<FluxObject>) -> DependencyGraph {
 }
 
 fn node<'a>(g: &'a DependencyGraph, name: &str) -> &'a GraphNode {
-    let found = g.nodes.iter().find(|n| n.key.name == name);
+    let found = g.nodes.iter().find(|n| &*n.key.name == name);
     found.unwrap_or_else(|| panic!("{name} in graph"))
 }
 
@@ -31,7 +31,7 @@ fn waiting(o: FluxObject) -> FluxObject {
 #[test]
 fn seed_chain_has_depths_and_no_root_causes_when_ready() {
     let g = dependency_graph(&seed_stack(now()), now());
-    let order: Vec<(&str, usize)> = g.nodes.iter().map(|n| (n.key.name.as_str(), n.depth)).collect();
+    let order: Vec<(&str, usize)> = g.nodes.iter().map(|n| (n.key.name.as_ref(), n.depth)).collect();
     assert_eq!(
         order,
         [
