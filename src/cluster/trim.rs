@@ -281,7 +281,7 @@ pub fn flux(kind: FluxKind, o: &DynamicObject, shard_label: &str) -> FluxObject 
         observed_generation: status.get("observedGeneration").and_then(Value::as_i64),
         suspend: spec.get("suspend").and_then(Value::as_bool).unwrap_or(false),
         conditions: conditions(status),
-        revision,
+        revision: revision.map(Text::from),
         depends_on,
         source_ref,
         repo_type: if kind == FluxKind::HelmRepository { str_at(spec, &["type"]) } else { None },
@@ -301,12 +301,12 @@ fn conditions(status: &Value) -> Vec<Condition> {
     };
     list.iter()
         .map(|c| {
-            let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default();
             Condition {
-                type_: s("type"),
-                status: s("status"),
-                reason: s("reason"),
-                message: s("message"),
+                type_: interned(s("type")),
+                status: interned(s("status")),
+                reason: interned(s("reason")),
+                message: s("message").into(),
                 last_transition: c
                     .get("lastTransitionTime")
                     .and_then(Value::as_str)
@@ -322,13 +322,17 @@ fn to_time(t: &k8s_openapi::jiff::Timestamp) -> Time {
     chrono::DateTime::from_timestamp(t.as_second(), t.subsec_nanosecond().max(0) as u32).unwrap_or_default()
 }
 
-/// Namespaces repeat across thousands of objects (most live in a handful): each distinct
-/// one is stored once and shared by every key that names it. Bounded, so a cluster with
-/// unusually many namespaces only stops sharing, never grows this without limit.
+/// An object's namespace, shared (see `interned`).
 pub fn namespace(ns: Option<&str>) -> Text {
+    interned(ns.unwrap_or_default())
+}
+
+/// Namespaces, condition types, statuses and reasons repeat across thousands of objects:
+/// each distinct one is stored once and shared by every object that names it. Bounded, so
+/// a cluster with unusually many distinct values only stops sharing, never grows this.
+pub fn interned(ns: &str) -> Text {
     const MAX: usize = 4096;
     static SEEN: Mutex<BTreeSet<Text>> = Mutex::new(BTreeSet::new());
-    let ns = ns.unwrap_or_default();
     let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(t) = seen.get(ns) {
         return t.clone();

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::flux_state::{ObjectState, StateDetail, object_state};
 use super::graph_index::GraphIndex;
-use super::objects::{DependencyRef, FluxKey, FluxKind, FluxObject, Time};
+use super::objects::{DependencyRef, FluxKey, FluxKind, FluxObject, Text, Time};
 use super::store::Model;
 use super::tree_rows::TreeRows;
 
@@ -24,9 +24,9 @@ pub struct RootCause {
     /// Its state (Unknown for a missing one).
     pub state: ObjectState,
     /// Its reason.
-    pub reason: String,
+    pub reason: Text,
     /// Its message.
-    pub message: String,
+    pub message: Text,
 }
 
 /// One object in the graph.
@@ -42,7 +42,7 @@ pub struct GraphNode {
     #[serde(skip)]
     pub since: Option<Time>,
     /// Revision, if any.
-    pub revision: Option<String>,
+    pub revision: Option<Text>,
     /// Dependencies that exist.
     pub depends_on: Vec<FluxKey>,
     /// Dependencies that do not exist.
@@ -211,17 +211,21 @@ impl Walker<'_> {
         let s = &self.states[i];
         let (reason, message) = match (s.state, self.obj(i)) {
             (ObjectState::Suspended, _) => {
-                ("Suspended".to_string(), "reconciliation is suspended (spec.suspend: true)".to_string())
+                ("Suspended".into(), "reconciliation is suspended (spec.suspend: true)".into())
             }
             (ObjectState::Stale, Some(obj)) => (
-                "GenerationNotObserved".to_string(),
+                "GenerationNotObserved".into(),
                 format!(
                     "generation {} not yet observed (status is of generation {})",
                     obj.generation,
                     obj.observed_generation.unwrap_or_default()
-                ),
+                )
+                .into(),
             ),
-            (ObjectState::Unknown, Some(obj)) if s.reason.is_empty() => self.unreconciled(obj),
+            (ObjectState::Unknown, Some(obj)) if s.reason.is_empty() => {
+                let (reason, message) = self.unreconciled(obj);
+                (reason.into(), message.into())
+            }
             _ => (s.reason.clone(), s.message.clone()),
         };
         RootCause { key: Some(self.keys[i].clone()), missing: None, state: s.state, reason, message }
@@ -288,7 +292,7 @@ impl Walker<'_> {
                 Some(Step::Missing(d)) => {
                     break RootCause {
                         key: None,
-                        message: format!("dependency '{}/{}' not found", d.namespace, d.name),
+                        message: format!("dependency '{}/{}' not found", d.namespace, d.name).into(),
                         missing: Some(d),
                         state: ObjectState::Unknown,
                         reason: "DependencyNotFound".into(),
@@ -321,7 +325,7 @@ impl Walker<'_> {
             missing: None,
             state: self.states[order[0]].state,
             reason: "DependencyCycle".into(),
-            message: format!("dependency cycle: {}", names.join(" -> ")),
+            message: format!("dependency cycle: {}", names.join(" -> ")).into(),
         }
     }
 }

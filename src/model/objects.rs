@@ -200,13 +200,13 @@ impl std::fmt::Display for FluxKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Condition {
     /// `Ready`, `Reconciling`, `Stalled`, `Healthy`, ...
-    pub type_: String,
+    pub type_: Text,
     /// `True`, `False` or `Unknown`.
-    pub status: String,
+    pub status: Text,
     /// Machine-readable reason.
-    pub reason: String,
-    /// Human message.
-    pub message: String,
+    pub reason: Text,
+    /// Human message (shared with the views that show it).
+    pub message: Text,
     /// When the status last changed.
     pub last_transition: Option<Time>,
 }
@@ -236,7 +236,7 @@ pub struct FluxObject {
     /// `status.conditions`.
     pub conditions: Vec<Condition>,
     /// Last applied (Kustomization), chart version (HelmRelease) or artifact revision (sources).
-    pub revision: Option<String>,
+    pub revision: Option<Text>,
     /// `spec.dependsOn`, namespaces resolved (Kustomization and HelmRelease only).
     pub depends_on: Vec<DependencyRef>,
     /// `spec.sourceRef` as `Kind/namespace/name`, when present.
@@ -256,7 +256,7 @@ pub struct FluxObject {
 impl FluxObject {
     /// The condition of this type, if present.
     pub fn condition(&self, type_: &str) -> Option<&Condition> {
-        self.conditions.iter().find(|c| c.type_ == type_)
+        self.conditions.iter().find(|c| &*c.type_ == type_)
     }
 }
 

@@ -141,7 +141,7 @@ impl Rows for AssignmentRows<'_> {
                     }
                     None if st == ObjectState::Ready => Line::default(),
                     None if st == ObjectState::Suspended => Line::styled("suspended", theme.dim()),
-                    None => Line::styled(o.state.reason.clone(), theme.dim()),
+                    None => Line::styled(o.state.reason.to_string(), theme.dim()),
                 };
                 RowCells::Cols(vec![
                     Line::from(vec![
@@ -221,10 +221,10 @@ impl PanelView for AssignmentRows<'_> {
                 let mut d = Details::new(o.key.to_string());
                 d.field(theme, "Shard", o.shard.clone(), plain);
                 d.field(theme, "State", format!("{} {}", state_glyph(st), st.as_str()), theme.state(st));
-                d.field(theme, "Reason", o.state.reason.clone(), plain);
-                d.field(theme, "Message", o.state.message.clone(), plain);
+                d.field(theme, "Reason", o.state.reason.to_string(), plain);
+                d.field(theme, "Message", o.state.message.to_string(), plain);
                 d.field(theme, "In this state", age_since(self.snap.taken_at, o.since), plain);
-                d.field(theme, "Revision", o.revision.clone().unwrap_or_else(|| "—".into()), plain);
+                d.field(theme, "Revision", o.revision.as_deref().unwrap_or("—").to_string(), plain);
                 if let Some(orphan) = o.orphan {
                     let (note, tone) = orphan_note(orphan, &o.shard);
                     d.field(theme, "Orphaned", note, theme.tone(tone));

@@ -171,7 +171,7 @@ impl Rows for DependencyRows<'_> {
                         .filter(|rc| rc.key.as_ref() == Some(&node.key) && !rc.reason.is_empty())
                         .map(|rc| format!("{}: {}", rc.reason, rc.message))
                         .unwrap_or_default(),
-                    _ if node.state.reason.is_empty() => node.state.message.clone(),
+                    _ if node.state.reason.is_empty() => node.state.message.to_string(),
                     _ => format!("{}: {}", node.state.reason, node.state.message),
                 };
                 // A frozen state is shown as such: it may have been true once, not now.
@@ -261,14 +261,14 @@ impl PanelView for DependencyRows<'_> {
         if let Some((shard, o)) = self.orphan(&node.key) {
             d.field(theme, "Frozen", frozen_message(&node.key, shard, o), theme.tone(Tone::Warn));
         }
-        d.field(theme, "Reason", node.state.reason.clone(), plain);
-        d.field(theme, "Message", node.state.message.clone(), plain);
+        d.field(theme, "Reason", node.state.reason.to_string(), plain);
+        d.field(theme, "Message", node.state.message.to_string(), plain);
         let since = node
             .state
             .since
             .map(|t| format!("{} ago ({})", age_since(self.snap.taken_at, node.since), t.to_rfc3339()));
         d.field(theme, "In this state", since.unwrap_or_else(|| "unknown".into()), plain);
-        d.field(theme, "Revision", node.revision.clone().unwrap_or_else(|| "—".into()), plain);
+        d.field(theme, "Revision", node.revision.as_deref().unwrap_or("—").to_string(), plain);
         d.field(theme, "Depth", node.depth.to_string(), plain);
         if let Some(rc) = node.cause_elsewhere() {
             d.heading(theme, "Blocked by");
