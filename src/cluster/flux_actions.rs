@@ -47,9 +47,9 @@ fn suspended(obj: &DynamicObject) -> bool {
 pub fn source_of(key: &FluxKey, obj: &Value) -> Option<FluxKey> {
     let reference = |r: &Value, name: Option<String>| {
         let kind = FluxKind::parse(r.get("kind")?.as_str()?)?;
-        let namespace = r.get("namespace").and_then(Value::as_str).unwrap_or(&key.namespace).to_string();
+        let namespace = r.get("namespace").and_then(Value::as_str).unwrap_or(&key.namespace).into();
         let name = name.or_else(|| r.get("name")?.as_str().map(str::to_string))?;
-        Some(FluxKey { kind, namespace, name })
+        Some(FluxKey { kind, namespace, name: name.into() })
     };
     match key.kind {
         FluxKind::Kustomization => reference(obj.pointer("/spec/sourceRef")?, None),
@@ -59,7 +59,7 @@ pub fn source_of(key: &FluxKey, obj: &Value) -> Option<FluxKey> {
                 let chart = format!("{}-{}", key.namespace, key.name);
                 let r = obj.pointer("/spec/chart/spec/sourceRef")?;
                 let namespace = r.get("namespace").and_then(Value::as_str).unwrap_or(&key.namespace);
-                Some(FluxKey { kind: FluxKind::HelmChart, namespace: namespace.to_string(), name: chart })
+                Some(FluxKey { kind: FluxKind::HelmChart, namespace: namespace.into(), name: chart.into() })
             }
         },
         _ => None,

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::objects::{FluxObject, ReconcileTokens, Time};
+use super::objects::{FluxObject, ReconcileTokens, Text, Time};
 
 /// A Flux object's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -45,14 +45,14 @@ pub struct StateDetail {
     /// The state.
     pub state: ObjectState,
     /// The condition reason behind it (empty when none).
-    pub reason: String,
+    pub reason: Text,
     /// The condition message behind it (empty when none).
-    pub message: String,
+    pub message: Text,
     /// Since when (the deciding condition's last transition), if known.
     pub since: Option<Time>,
-    /// A reconcile request its controller has not handled yet.
+    /// A reconcile request its controller has not handled yet (boxed: rows rarely have one).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pending_reconcile: Option<PendingReconcile>,
+    pub pending_reconcile: Option<Box<PendingReconcile>>,
 }
 
 /// A `reconcile.fluxcd.io/requestedAt` value the controller has not copied into
@@ -68,11 +68,12 @@ pub struct PendingReconcile {
 /// Reads the state of one object, with its pending reconcile request.
 pub fn object_state(obj: &FluxObject) -> StateDetail {
     let mut detail = condition_state(obj);
-    detail.pending_reconcile =
-        obj.reconcile.as_deref().and_then(ReconcileTokens::pending).map(|token| PendingReconcile {
+    detail.pending_reconcile = obj.reconcile.as_deref().and_then(ReconcileTokens::pending).map(|token| {
+        Box::new(PendingReconcile {
             token: token.to_string(),
             at: chrono::DateTime::parse_from_rfc3339(token).ok().map(|t| t.with_timezone(&chrono::Utc)),
-        });
+        })
+    });
     detail
 }
 
@@ -94,7 +95,7 @@ fn condition_state(obj: &FluxObject) -> StateDetail {
         return StateDetail {
             state: ObjectState::Ready,
             reason: "OCI".into(),
-            message: String::new(),
+            message: Text::default(),
             since: None,
             pending_reconcile: None,
         };
@@ -106,10 +107,10 @@ fn condition_state(obj: &FluxObject) -> StateDetail {
     // succeeds (or stalls), so a failing or waiting object lags on purpose (often at -1)
     // and its Ready=False is about the current spec.
     let observed_behind = obj.observed_generation.is_some_and(|o| o < obj.generation);
-    if observed_behind && ready_cond.status == "True" {
+    if observed_behind && &*ready_cond.status == "True" {
         return detail(ObjectState::Stale);
     }
-    if let Some(stalled) = obj.condition("Stalled").filter(|c| c.status == "True") {
+    if let Some(stalled) = obj.condition("Stalled").filter(|c| &*c.status == "True") {
         return StateDetail {
             state: ObjectState::Failed,
             reason: stalled.reason.clone(),
@@ -118,9 +119,9 @@ fn condition_state(obj: &FluxObject) -> StateDetail {
             pending_reconcile: None,
         };
     }
-    match ready_cond.status.as_str() {
+    match ready_cond.status.as_ref() {
         "True" => detail(ObjectState::Ready),
-        "False" if ready_cond.reason == "DependencyNotReady" => detail(ObjectState::Waiting),
+        "False" if &*ready_cond.reason == "DependencyNotReady" => detail(ObjectState::Waiting),
         "False" => detail(ObjectState::Failed),
         _ => detail(ObjectState::Progressing),
     }

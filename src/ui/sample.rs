@@ -257,8 +257,8 @@ fn suspended() -> StateDetail {
 fn unknown() -> StateDetail {
     StateDetail {
         state: ObjectState::Unknown,
-        reason: String::new(),
-        message: String::new(),
+        reason: Default::default(),
+        message: Default::default(),
         since: None,
         pending_reconcile: None,
     }
@@ -324,7 +324,7 @@ fn assignment(graph: &DependencyGraph) -> AssignmentView {
             state: n.map(|n| n.state.clone()).unwrap_or_else(|| ready(10_790)),
             age_secs: n.map_or(Some(10_790), |n| n.age_secs),
             since: n.map_or(Some(now() - Duration::seconds(10_790)), |n| n.since),
-            revision: n.map_or(Some(REV.to_string()), |n| n.revision.clone()),
+            revision: n.map_or(Some(REV.into()), |n| n.revision.clone()),
             orphan,
             key,
         })

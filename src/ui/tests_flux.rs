@@ -135,7 +135,7 @@ fn the_explain_view_reads_the_objects_log_and_l_opens_all_of_it() {
 fn a_pending_request_shows_on_the_row_with_why_it_waits() {
     let mut snap = snapshot();
     let at = snap.taken_at - chrono::Duration::seconds(7);
-    let pending = Some(PendingReconcile { token: at.to_rfc3339(), at: Some(at) });
+    let pending = Some(Box::new(PendingReconcile { token: at.to_rfc3339(), at: Some(at) }));
     let deps = Arc::make_mut(&mut snap.dependencies);
     for n in deps.nodes.iter_mut() {
         if n.key == ks("apps") {
