@@ -18,8 +18,8 @@ pub struct LogFeed {
     task: Option<JoinHandle<()>>,
     generation: u64,
     open: bool,
-    /// What is being read.
-    source: Option<LogSource>,
+    /// What is being read, and how much of it.
+    source: Option<(LogSource, LogWindow)>,
 }
 
 /// The cluster and how its controllers are found.
@@ -40,11 +40,11 @@ impl LogFeed {
         LogFeed { reader, tx, rx, task: None, generation: 0, open: false, source: None }
     }
 
-    /// Starts reading `source` (following, the last ten minutes), replacing any reader.
-    pub fn open(&mut self, source: LogSource) {
+    /// Starts reading `window` of `source`, replacing any reader.
+    pub fn open(&mut self, source: LogSource, window: LogWindow) {
         self.close();
         self.open = true;
-        self.source = Some(source.clone());
+        self.source = Some((source.clone(), window));
         self.generation += 1;
         let (generation, tx) = (self.generation, self.tx.clone());
         let Some(reader) = self.reader.clone() else {
@@ -72,7 +72,6 @@ impl LogFeed {
             if !note.is_empty() {
                 let _ = tx.send((generation, LogMessage::Note(note))).await;
             }
-            let window = LogWindow { follow: true, since_seconds: Some(600), previous: false };
             let read = controller_logs::stream(&client, &ns, &resolved, window, line_tx);
             let forward = async {
                 while let Some(m) = line_rx.recv().await {
@@ -95,12 +94,12 @@ impl LogFeed {
     }
 
     /// Reads `wanted` (starting a reader when it changed), or nothing.
-    pub fn follow(&mut self, wanted: Option<LogSource>) {
+    pub fn follow(&mut self, wanted: Option<(LogSource, LogWindow)>) {
         if wanted == self.source {
             return;
         }
         match wanted {
-            Some(source) => self.open(source),
+            Some((source, window)) => self.open(source, window),
             None => self.close(),
         }
     }

@@ -14,21 +14,10 @@ use tokio::sync::mpsc;
 use super::actions::plain;
 use super::{flux_api, trim};
 use crate::model::controller_log::{LogLine, names_object};
-pub use crate::model::controller_log::{LogMessage, LogSource};
+pub use crate::model::controller_log::{LogMessage, LogSource, LogWindow};
 use crate::model::discovery::controller_ref;
 use crate::model::objects::FluxKey;
 use crate::model::shards::MAIN_SHARD;
-
-/// How much of the log, as `kubectl logs` asks for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct LogWindow {
-    /// Keep reading as lines are written.
-    pub follow: bool,
-    /// Only lines newer than this many seconds.
-    pub since_seconds: Option<i64>,
-    /// The previous (crashed) container's log.
-    pub previous: bool,
-}
 
 /// Where a log comes from once resolved: the pods, and the object whose lines are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,6 +32,43 @@ impl std::fmt::Display for LogSource {
     }
 }
 
+/// How much of the log, as `kubectl logs` asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogWindow {
+    /// Keep reading as lines are written.
+    pub follow: bool,
+    /// Only lines newer than this many seconds.
+    pub since_seconds: Option<i64>,
+    /// The previous (crashed) container's log.
+    pub previous: bool,
+}
+
+impl LogWindow {
+    /// What the log view reads first: the last ten minutes, then new lines as they come.
+    pub const VIEW: LogWindow = LogWindow { follow: true, since_seconds: Some(600), previous: false };
+
+    /// `last 10m`, `all`, with `· previous container` when so.
+    pub fn describe(&self) -> String {
+        let since = match self.since_seconds {
+            None => "all".to_string(),
+            Some(s) if s % 3600 == 0 => format!("last {}h", s / 3600),
+            Some(s) if s % 60 == 0 => format!("last {}m", s / 60),
+            Some(s) => format!("last {s}s"),
+        };
+        if self.previous { format!("{since} · previous container") } else { since }
+    }
+
+    /// The next time window of the view's `t`: 10 minutes, 1 hour, all, 1 minute.
+    pub fn next_since(&self) -> Option<i64> {
+        match self.since_seconds {
+            Some(600) => Some(3600),
+            Some(3600) => None,
+            None => Some(60),
+            Some(_) => Some(600),
+        }
+    }
+}
+
 /// What a log reader reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogMessage {

@@ -11,13 +11,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use super::theme::{Theme, Tone};
-use crate::model::controller_log::{LOG_CAPACITY, LogBuffer, LogLine, LogMessage, LogSource, readable};
+use crate::model::controller_log::{
+    LOG_CAPACITY, LogBuffer, LogLine, LogMessage, LogSource, LogWindow, readable,
+};
 
 /// An open log view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogView {
     /// Whose log.
     pub source: LogSource,
+    /// How much of it (`t` changes the time window, `P` reads the previous container).
+    pub window: LogWindow,
     /// The lines read so far, newest last, bounded (shared: a key press clones the state).
     pub lines: Arc<LogBuffer>,
     /// What the reader said: which pods it reads, why a pod's log cannot be read.
@@ -39,6 +43,7 @@ impl LogView {
     pub fn new(source: LogSource) -> LogView {
         LogView {
             source,
+            window: LogWindow::VIEW,
             lines: Arc::new(LogBuffer::new(LOG_CAPACITY)),
             notes: Vec::new(),
             filter: String::new(),
@@ -63,6 +68,14 @@ impl LogView {
             LogMessage::Error { pod, message } => self.note(format!("{pod}: {message}")),
             LogMessage::Ended { pod } => self.note(format!("{pod}: the log ended")),
         }
+    }
+
+    /// Reads `window` instead: the lines and notes so far are dropped.
+    fn reread(&mut self, window: LogWindow) {
+        self.window = window;
+        self.lines = Arc::new(LogBuffer::new(LOG_CAPACITY));
+        self.notes.clear();
+        self.from_bottom = 0;
     }
 
     /// Adds a note from the reader (shown above the lines).
@@ -121,6 +134,11 @@ pub fn key(view: &mut LogView, key: KeyEvent) -> bool {
             view.from_bottom = 0;
         }
         KeyCode::Char('w') => view.wrap = !view.wrap,
+        // A new window is read from scratch: the reader starts again (app.rs sees the change).
+        KeyCode::Char('t') => {
+            view.reread(LogWindow { since_seconds: view.window.next_since(), ..view.window })
+        }
+        KeyCode::Char('P') => view.reread(LogWindow { previous: !view.window.previous, ..view.window }),
         KeyCode::Char('k') | KeyCode::Up => pause_at(view, 1),
         KeyCode::Char('j') | KeyCode::Down => pause_at(view, -1),
         KeyCode::PageUp => pause_at(view, 20),
@@ -142,7 +160,8 @@ pub fn render(buf: &mut Buffer, area: Rect, view: &LogView, theme: Theme) {
     }
     Clear.render(area, buf);
     let shown = view.shown();
-    let mut state = vec![if view.paused { "paused" } else { "following" }];
+    let window = view.window.describe();
+    let mut state = vec![window.as_str(), if view.paused { "paused" } else { "following" }];
     if view.wrap {
         state.push("wrap");
     }
@@ -155,8 +174,11 @@ pub fn render(buf: &mut Buffer, area: Rect, view: &LogView, theme: Theme) {
         Span::styled(format!(" log · {} ", view.source), theme.heading()),
         Span::styled(format!("{count} · {} ", state.join(" · ")), theme.dim()),
     ]);
-    let hint = Line::styled(" / filter  p pause  w wrap  j/k scroll  G follow  Esc close ", theme.dim())
-        .right_aligned();
+    let hint = Line::styled(
+        " / filter  p pause  w wrap  t time  P previous  j/k scroll  G follow  Esc close ",
+        theme.dim(),
+    )
+    .right_aligned();
     let block = Block::bordered().border_style(theme.border()).title(title).title_bottom(hint);
     let inner = block.inner(area);
     block.render(area, buf);
@@ -231,6 +253,19 @@ mod tests {
         assert!(!v.paused);
         press(&mut v, KeyCode::Char('w'));
         assert!(v.wrap);
+    }
+
+    #[test]
+    fn t_and_shift_p_read_another_window_from_scratch() {
+        let mut v = view_with(&[("p", "1")]);
+        assert_eq!(v.window.describe(), "last 10m");
+        press(&mut v, KeyCode::Char('t'));
+        assert_eq!((v.window.since_seconds, v.lines.len()), (Some(3600), 0), "read again");
+        press(&mut v, KeyCode::Char('t'));
+        assert_eq!(v.window.describe(), "all");
+        press(&mut v, KeyCode::Char('P'));
+        assert_eq!(v.window.describe(), "all · previous container");
+        assert!(v.window.follow);
     }
 
     #[test]

@@ -43,7 +43,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use crate::model::Snapshot;
-use crate::model::controller_log::LogSource;
+use crate::model::controller_log::{LogSource, LogWindow};
 use crate::model::objects::FluxKey;
 
 pub use flux_request::FluxVerb;
@@ -177,10 +177,10 @@ impl UiState {
 
     /// The log the screen shows: the log view's, else the explained object's owning
     /// controller's lines about it.
-    pub fn wanted_log(&self) -> Option<LogSource> {
+    pub fn wanted_log(&self) -> Option<(LogSource, LogWindow)> {
         match (&self.logs, &self.explain) {
-            (Some(view), _) => Some(view.source.clone()),
-            (None, Some(key)) => Some(LogSource::Object(key.clone())),
+            (Some(view), _) => Some((view.source.clone(), view.window)),
+            (None, Some(key)) => Some((LogSource::Object(key.clone()), LogWindow::VIEW)),
             (None, None) => None,
         }
     }

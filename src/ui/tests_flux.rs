@@ -10,7 +10,7 @@ use super::flux_request::FluxVerb;
 use super::sample::snapshot;
 use super::{KeyOutcome, Panel, Request, UiState, draw, handle_key};
 use crate::model::Snapshot;
-use crate::model::controller_log::{LogLine, LogMessage, LogSource};
+use crate::model::controller_log::{LogLine, LogMessage, LogSource, LogWindow};
 use crate::model::flux_state::PendingReconcile;
 use crate::model::objects::{FluxKey, FluxKind};
 
@@ -90,7 +90,7 @@ fn l_opens_the_log_of_what_the_row_stands_for_and_esc_closes_it() {
     let snap = snapshot();
     let mut s = on(Panel::Dependencies, "infra-sources", &snap);
     handle_key(&mut s, ch('l'), &snap);
-    assert_eq!(s.wanted_log(), Some(LogSource::Object(ks("infra-sources"))));
+    assert_eq!(s.wanted_log(), Some((LogSource::Object(ks("infra-sources")), LogWindow::VIEW)));
     let view = s.reading_log().expect("the log view");
     view.apply(LogMessage::Note("kustomize-controller-shard1: pods kc-1".into()));
     let line = r#"{"level":"info","ts":"t","msg":"server-side apply completed","controllerKind":"Kustomization","name":"infra-sources","namespace":"flux-system"}"#;
@@ -108,7 +108,7 @@ fn l_opens_the_log_of_what_the_row_stands_for_and_esc_closes_it() {
     // A shard: its controllers' Deployments; a pod row: that pod.
     let mut s = UiState { panel: Panel::Shards, ..UiState::new(true) };
     handle_key(&mut s, ch('l'), &snap);
-    let Some(LogSource::Deployments(d)) = s.wanted_log() else { panic!("{:?}", s.wanted_log()) };
+    let Some((LogSource::Deployments(d), _)) = s.wanted_log() else { panic!("{:?}", s.wanted_log()) };
     assert!(
         !d.is_empty() && d.iter().all(|d| d.ends_with(&snap.shards[0].name) || snap.shards[0].name == "main"),
         "{d:?}"
@@ -120,13 +120,17 @@ fn the_explain_view_reads_the_objects_log_and_l_opens_all_of_it() {
     let snap = snapshot();
     let mut s = on(Panel::Dependencies, "infra-controllers", &snap);
     handle_key(&mut s, ch('e'), &snap);
-    assert_eq!(s.wanted_log(), Some(LogSource::Object(ks("infra-controllers"))));
+    assert_eq!(s.wanted_log(), Some((LogSource::Object(ks("infra-controllers")), LogWindow::VIEW)));
     assert!(s.reading_log().is_some(), "the explain view takes the lines");
     assert!(s.logs.is_none());
     handle_key(&mut s, ch('l'), &snap);
     assert!(s.logs.is_some());
     handle_key(&mut s, esc(), &snap);
-    assert_eq!(s.wanted_log(), Some(LogSource::Object(ks("infra-controllers"))), "back to the explain view");
+    assert_eq!(
+        s.wanted_log(),
+        Some((LogSource::Object(ks("infra-controllers")), LogWindow::VIEW)),
+        "back to the explain view"
+    );
     handle_key(&mut s, esc(), &snap);
     assert_eq!((s.wanted_log(), s.explain_log.as_ref()), (None, None));
 }
