@@ -5,6 +5,7 @@
 //! [`draw`] when something changed.
 
 mod assignment_panel;
+mod clipboard;
 mod dependencies_panel;
 mod details;
 mod events_panel;
@@ -14,10 +15,13 @@ mod header;
 mod help;
 mod keys;
 mod layout;
+mod mouse;
 pub mod picture;
 mod placement_panel;
+pub mod position_bar;
 pub mod progress;
 mod request;
+mod selection;
 mod shards_panel;
 mod table;
 mod text;
@@ -40,8 +44,11 @@ use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 use crate::model::Snapshot;
 use crate::model::objects::FluxKey;
 
+pub use clipboard::flux_reconcile;
 pub use keys::{KeyOutcome, handle_key};
+pub use mouse::handle_mouse;
 pub use request::Request;
+pub use selection::{follow as follow_selection, remember as remember_selection};
 pub use table::ListState;
 
 use details::Details;
@@ -156,6 +163,8 @@ pub struct UiState {
     pub cannot_fail_nodes: Option<String>,
     /// Draw without colours (`NO_COLOR`).
     pub no_color: bool,
+    /// A command `y` copied, for the app to hand to the terminal (OSC 52) and clear.
+    pub copy: Option<String>,
 }
 
 impl UiState {
