@@ -32,7 +32,7 @@ fn set_status(cluster: &Cluster, ns: &str, name: &str, status: &str) {
 /// The state the model shows for Kustomization `name`, if it has it.
 fn state_of(model: &Model, name: &str) -> Option<ObjectState> {
     let snap = Snapshot::of(model, Utc::now());
-    snap.dependencies.nodes.iter().find(|n| n.key.name == name).map(|n| n.state.state)
+    snap.dependencies.nodes.iter().find(|n| &*n.key.name == name).map(|n| n.state.state)
 }
 
 /// Applies events from the feed until `done` holds for the model (panics at the deadline).

@@ -169,7 +169,7 @@ fn redact_object(object: Object) -> Object {
     match object {
         Object::Flux(mut f) => {
             for c in &mut f.conditions {
-                c.message = redact(&c.message);
+                c.message = redact(&c.message).into();
             }
             Object::Flux(f)
         }
