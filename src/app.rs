@@ -36,6 +36,8 @@ pub struct DashboardOptions {
     pub node_host: Option<HostKind>,
     /// Write event-to-screen latency to this file at exit (`--stats`).
     pub stats: Option<std::path::PathBuf>,
+    /// Record the watch events to this file (`--record`).
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// Connects, then runs the dashboard until the user quits.
@@ -44,7 +46,9 @@ pub async fn run(opts: &DashboardOptions) -> Result<()> {
     let (client, info) = cluster::connect(&opts.watch.connect).await?;
     // ratatui::init installs a panic hook that restores the terminal first.
     let mut terminal = ratatui::init();
+    crate::terminal::mouse_on();
     let result = dashboard(&mut terminal, opts, client, info).await;
+    crate::terminal::mouse_off();
     ratatui::restore();
     result
 }
@@ -68,9 +72,11 @@ pub async fn up_then_dashboard(up_opts: &UpOptions, dash: &DashboardOptions) -> 
             up::UpTarget::Current => None,
         });
         let (client, info) = cluster::connect(&dash.watch.connect).await?;
+        crate::terminal::mouse_on();
         dashboard(&mut terminal, &dash, client, info).await
     }
     .await;
+    crate::terminal::mouse_off();
     ratatui::restore();
     result
 }
@@ -141,7 +147,8 @@ fn is_quit(k: &crossterm::event::KeyEvent) -> bool {
         || (k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL))
 }
 
-fn no_color() -> bool {
+/// Whether `NO_COLOR` asks for a screen without colours.
+pub fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
@@ -158,6 +165,10 @@ async fn dashboard(
     cluster::announce(info, &tx).await;
     let tasks = cluster::spawn_watchers(&client, watch.objects_namespace.as_deref(), &model.config, &tx);
     drop(tx);
+    let rx = match &opts.record {
+        Some(path) => crate::recording::recorder::tee(path, &model.config, rx)?,
+        None => rx,
+    };
     // The command channel: confirmed actions go to what cluster/ serves, outcomes come back.
     // Served alongside the loop on this task (perform's futures need not be Send); it ends
     // only when the loop drops its ends, so the loop decides when the dashboard stops.
@@ -300,6 +311,7 @@ async fn event_loop(
                 // change nothing shown: the sections stay shared and the frame is skipped.
                 redraw |= !same_content(&fresh, &snap);
                 snap = fresh;
+                ui::follow_selection(&mut state, &snap);
             }
             snap.taken_at = now;
             if redraw {
@@ -332,7 +344,10 @@ async fn event_loop(
             },
             key = keys.next() => match key {
                 Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
-                    match ui::handle_key(&mut state, k, &snap) {
+                    let outcome = ui::handle_key(&mut state, k, &snap);
+                    ui::remember_selection(&mut state, &snap);
+                    copy_asked(&mut state);
+                    match outcome {
                         KeyOutcome::Quit => return Ok(()),
                         KeyOutcome::Changed => redraw = true,
                         KeyOutcome::Ignored => {}
@@ -350,6 +365,12 @@ async fn event_loop(
                             }
                         }
                     }
+                }
+                Some(Ok(TermEvent::Mouse(m))) => {
+                    let size = terminal.size().wrap_err("reading the terminal size")?;
+                    let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+                    redraw |= ui::handle_mouse(&mut state, m, &snap, area) != KeyOutcome::Ignored;
+                    ui::remember_selection(&mut state, &snap);
                 }
                 Some(Ok(TermEvent::Resize(..))) => redraw = true,
                 Some(Ok(_)) => {}
@@ -379,6 +400,15 @@ async fn event_loop(
         }
         // Read the log the screen shows (`l`'s view, or the explain view's last lines), if any.
         actions.logs.follow(state.wanted_log());
+    }
+}
+
+/// Hands a command `y` copied to the terminal's clipboard (OSC 52).
+pub fn copy_asked(state: &mut UiState) {
+    if let Some(text) = state.copy.take() {
+        if let Err(e) = crate::terminal::copy(&text) {
+            state.message = Some(format!("cannot copy: {e}"));
+        }
     }
 }
 

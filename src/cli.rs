@@ -18,9 +18,21 @@ use crate::headless::flux_action::{FluxActionOptions, FluxVerb};
 use crate::headless::{self, SnapshotOptions};
 use crate::node_host::HostKind;
 
+/// Examples shown under `--help` (and in the man page).
+const EXAMPLES: &str = "Examples:
+  shardwatch                                  open the dashboard on the current context
+  kubectl shardwatch --read-only              the same as a kubectl plugin, no actions allowed
+  shardwatch up --target local                stand up the sharded stack with no Docker, then watch it
+  shardwatch check && echo healthy            exit 0 healthy, 1 degraded or failing, 2 cannot tell
+  shardwatch snapshot --follow --record f.ndjson   JSON lines on every change, and a recording
+  shardwatch --record f.ndjson                record what the dashboard sees
+  shardwatch replay f.ndjson --speed 10       play it back with no cluster
+  shardwatch explain ks/apps                  why a Kustomization is not Ready
+  shardwatch completions zsh > ~/.zfunc/_shardwatch";
+
 /// Terminal dashboard for the health of a sharded Flux CD stack.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "shardwatch", version, about, propagate_version = true)]
+#[command(name = "shardwatch", version, about, propagate_version = true, after_help = EXAMPLES)]
 pub struct Cli {
     /// Path to a kubeconfig file (overrides KUBECONFIG, which may list several files).
     #[arg(long, global = true, value_name = "FILE")]
@@ -43,6 +55,10 @@ pub struct Cli {
     /// Write event-to-screen latency (p50/p99/max, JSON) to this file at exit (dashboard, `snapshot --follow`).
     #[arg(long, global = true, value_name = "FILE")]
     pub stats: Option<PathBuf>,
+    /// Record the watch events (trimmed, redacted, timed) as NDJSON to this file (dashboard,
+    /// `snapshot --follow`); play it back with `shardwatch replay FILE`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Where logs go (never to the terminal the dashboard draws on).
     #[arg(long, global = true, env = "SHARDWATCH_LOG", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
@@ -74,6 +90,30 @@ pub enum Command {
         #[arg(short, long)]
         follow: bool,
     },
+    /// Play a recording (`--record FILE`) in the dashboard, with no cluster: space pauses,
+    /// `.` steps one event, ←/→ seek 10 s, +/- change the speed.
+    Replay {
+        /// The recording.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Recorded seconds per real second (100 plays 100 times faster).
+        #[arg(long, default_value = "1", value_name = "N")]
+        speed: f64,
+        /// Print the snapshot at the end (or at --at) instead of playing, like `snapshot`.
+        #[arg(short, long, value_enum)]
+        output: Option<Format>,
+        /// With -o: the snapshot this many seconds after the recording's start.
+        #[arg(long, value_name = "SECONDS", requires = "output")]
+        at: Option<f64>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `shardwatch man > shardwatch.1`.
+    Man,
     /// Stand up the sharded Flux stack (cluster, Flux with shards, infrastructure), then open the dashboard.
     Up {
         /// Where: kind (needs Docker), local (this project's control plane) or current (kube context).
@@ -420,6 +460,7 @@ impl Cli {
             read_only: self.read_only,
             node_host,
             stats: self.stats.clone(),
+            record: self.record.clone(),
         }
     }
 }
@@ -473,6 +514,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
         format: (*output).into(),
         timeout: seconds(*timeout),
         stats: cli.stats.clone(),
+        record: cli.record.clone(),
     };
     match &cli.command {
         None => crate::app::run(&cli.dashboard(None)).await.map(|()| 0),
@@ -512,6 +554,21 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
         }
         Some(Command::Suspend { object, yes }) => flux_action(cli, FluxVerb::Suspend, object, *yes).await,
         Some(Command::Resume { object, yes }) => flux_action(cli, FluxVerb::Resume, object, *yes).await,
+        Some(Command::Replay { file, speed, output, at }) => {
+            let opts = crate::recording::replay::ReplayOptions {
+                file: file.clone(),
+                speed: *speed,
+                output: output.map(Into::into),
+                at: *at,
+                no_color: crate::app::no_color(),
+            };
+            crate::recording::replay::run(&opts).await
+        }
+        Some(Command::Completions { shell }) => {
+            crate::shell_docs::completions(*shell, &mut std::io::stdout());
+            Ok(0)
+        }
+        Some(Command::Man) => crate::shell_docs::man_page(&mut std::io::stdout()).map(|()| 0),
         Some(Command::Kubelet { options }) => {
             crate::local::kubelet::run(&crate::local::kubelet::read_options(options)?).await?;
             Ok(0)

@@ -15,5 +15,8 @@ pub mod log_feed;
 pub mod logging;
 pub mod model;
 pub mod node_host;
+pub mod recording;
+pub mod shell_docs;
 pub mod stood_up;
+pub mod terminal;
 pub mod ui;

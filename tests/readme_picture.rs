@@ -8,6 +8,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use shardwatch::model::Snapshot;
 use shardwatch::model::fixture::demo_model;
+use shardwatch::recording::Recording;
+use shardwatch::recording::replay::{self, snapshot_at};
+use shardwatch::ui::position_bar::ReplayPosition;
 use shardwatch::ui::{self, Panel, UiState};
 
 /// The screen as (text, SVG).
@@ -39,6 +42,47 @@ fn check(file: &str, svg: &str) {
         path.display()
     );
 }
+
+/// The replay of the shipped recording (assets/failover.ndjson) paused `secs` in, on
+/// `panel`, as `shardwatch replay` draws it: the dashboard above its position bar.
+fn replayed(panel: Panel, secs: i64, width: u16, height: u16) -> (String, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/failover.ndjson");
+    let recording = Recording::read(&path).expect("the shipped recording");
+    let at = recording.start() + chrono::TimeDelta::seconds(secs);
+    let snap = snapshot_at(&recording, at);
+    let mut state = UiState::new(false);
+    state.panel = panel;
+    let position = ReplayPosition {
+        elapsed: std::time::Duration::from_secs(secs.unsigned_abs()),
+        length: (recording.end() - recording.start()).to_std().unwrap(),
+        at,
+        applied: recording.events.iter().take_while(|e| e.at <= at).count(),
+        events: recording.events.len(),
+        speed: 1.0,
+        paused: true,
+        ended: false,
+    };
+    let area = Rect::new(0, 0, width, height);
+    let mut buf = Buffer::empty(area);
+    replay::draw(&mut buf, area, &snap, &state, &position);
+    let text = (0..height)
+        .map(|y| (0..width).map(|x| buf[(x, y)].symbol()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n");
+    (text, ui::picture::svg(&buf))
+}
+
+#[test]
+fn the_replay_picture_matches_the_recording() {
+    let (text, svg) = replayed(Panel::Shards, REPLAY_PICTURE_SECS, 120, 34);
+    for shown in ["○ shard2   0/1 ○", "FAILING", "‖ paused"] {
+        assert!(text.contains(shown), "the replay picture shows {shown}:\n{text}");
+    }
+    check("replay.svg", &svg);
+}
+
+/// Seconds into the shipped recording of the README's replay picture: shard2's node down.
+const REPLAY_PICTURE_SECS: i64 = 40;
 
 #[test]
 fn readme_pictures_match_the_ui() {

@@ -27,6 +27,11 @@ pub async fn follow(opts: &SnapshotOptions) -> Result<i32> {
             return Ok(2);
         }
     };
+    if let Some(path) = &opts.record {
+        // Recorded on the way in, so the file holds what this model applied, in order.
+        let rx = std::mem::replace(&mut feed.rx, tokio::sync::mpsc::channel(1).1);
+        feed.rx = crate::recording::recorder::tee(path, &feed.model.config, rx)?;
+    }
     let mut live = feed.settle(opts.timeout).await;
     let mut out = std::io::stdout().lock();
     // The same incremental views as the dashboard: a line costs what changed plus printing.

@@ -38,6 +38,8 @@ pub struct SnapshotOptions {
     pub timeout: Duration,
     /// `--follow`: write event-to-screen latency to this file at exit (`--stats`).
     pub stats: Option<std::path::PathBuf>,
+    /// `--follow`: record the watch events to this file (`--record`).
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// A kind is settled once its list arrived, or the API said it cannot be listed.
@@ -84,6 +86,13 @@ impl Feed {
     /// returns how many events that was.
     pub fn drain(&mut self) -> usize {
         self.drain_with(|_| {})
+    }
+
+    /// Stops the watchers: the channel ends once what they sent is read.
+    pub fn stop_watchers(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
     }
 
     /// `drain`, showing each event to `seen` first.

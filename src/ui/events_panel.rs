@@ -177,6 +177,22 @@ impl Rows for EventRows<'_> {
         self.top + self.snap.events.len()
     }
 
+    // Headings carry counts and entries ages: what a row stands for is its item.
+    fn id(&self, i: usize) -> String {
+        match self.item(i) {
+            Item::FailoverHeading => "failover".into(),
+            Item::Incident(k) => {
+                let inc = &self.snap.failover[k].incident;
+                format!("incident {} {}", inc.shard, inc.began.to_rfc3339())
+            }
+            Item::EventsHeading => "events".into(),
+            Item::Event(k) => {
+                let e = &self.snap.events[k];
+                format!("{} {} {}", e.at.to_rfc3339(), e.subject, e.message)
+            }
+        }
+    }
+
     fn cells(&self, i: usize, theme: Theme) -> RowCells {
         let i = match self.item(i) {
             Item::FailoverHeading => {

@@ -79,7 +79,7 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, theme: Theme) {
 }
 
 /// How many things on a panel need attention (0: nothing to flag).
-fn problems(snap: &Snapshot, panel: Panel) -> usize {
+pub(super) fn problems(snap: &Snapshot, panel: Panel) -> usize {
     match panel {
         Panel::Shards => snap.shards.iter().filter(|s| s.health != Health::Healthy).count(),
         Panel::Placement => snap.placement.violations.len(),

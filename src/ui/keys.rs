@@ -373,6 +373,7 @@ fn normal_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> bool {
         KeyCode::Esc => state.filter.clear(),
         KeyCode::Char('e') if !ctrl => open_explain(state, snap),
         KeyCode::Char('l') if !ctrl => open_logs(state, snap),
+        KeyCode::Char('y') if !ctrl => super::clipboard::copy(state, snap),
         KeyCode::Char(c @ ('c' | 'u' | 'x' | 'd' | 'f' | 'r' | 's')) if !ctrl => ask(c, state, snap),
         _ => {}
     }

@@ -5,6 +5,7 @@
 //! [`draw`] when something changed.
 
 mod assignment_panel;
+mod clipboard;
 mod dependencies_panel;
 mod details;
 mod events_panel;
@@ -16,11 +17,14 @@ mod help;
 mod keys;
 mod layout;
 pub mod log_view;
+mod mouse;
 mod object_events;
 pub mod picture;
 mod placement_panel;
+pub mod position_bar;
 pub mod progress;
 mod request;
+mod selection;
 mod shards_panel;
 mod table;
 mod text;
@@ -46,9 +50,12 @@ use crate::model::Snapshot;
 use crate::model::controller_log::{LogSource, LogWindow};
 use crate::model::objects::FluxKey;
 
+pub use clipboard::flux_reconcile;
 pub use flux_request::FluxVerb;
 pub use keys::{KeyOutcome, handle_key};
+pub use mouse::handle_mouse;
 pub use request::Request;
+pub use selection::{follow as follow_selection, remember as remember_selection};
 pub use table::ListState;
 
 use details::Details;
@@ -167,6 +174,8 @@ pub struct UiState {
     pub logs: Option<log_view::LogView>,
     /// The explain view's object's log lines (its last few are shown under the cause).
     pub explain_log: Option<log_view::LogView>,
+    /// A command `y` copied, for the app to hand to the terminal (OSC 52) and clear.
+    pub copy: Option<String>,
 }
 
 impl UiState {

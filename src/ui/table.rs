@@ -55,6 +55,16 @@ pub trait Rows {
     fn text(&self, i: usize) -> String {
         self.cells(i, Theme::new(true)).plain()
     }
+    /// What row `i` stands for, stable while its state and age change (the selection
+    /// follows it when rows appear or move): the first column without the tree's
+    /// indent, or a wide row's text.
+    fn id(&self, i: usize) -> String {
+        let text = match self.cells(i, Theme::new(true)) {
+            RowCells::Cols(cells) => cells.first().map(plain).unwrap_or_default(),
+            RowCells::Wide(line) => plain(&line),
+        };
+        text.trim_start_matches([' ', '└', '├', '│', '─']).to_string()
+    }
 }
 
 impl RowCells {
@@ -121,6 +131,10 @@ pub struct ListState {
     pub offset: Cell<usize>,
     /// Rows that fitted last time (0 before the first draw).
     pub page: Cell<usize>,
+    /// What the selected row stands for ([`Rows::id`]), so the selection follows it.
+    pub anchor: Option<String>,
+    /// The screen line of the first row drawn last time (where a click lands).
+    pub top: Cell<u16>,
 }
 
 impl ListState {
@@ -176,6 +190,7 @@ pub fn render(
     let body = Rect { y: area.y + 1, height: area.height - 1, ..area };
     let height = body.height as usize;
     list.page.set(height);
+    list.top.set(body.y);
     if visible.is_empty() || height == 0 {
         let line = Line::styled(empty.to_string(), theme.dim());
         if !body.is_empty() && visible.is_empty() {
@@ -264,7 +279,13 @@ mod tests {
     fn only_visible_rows_are_formatted() {
         let area = Rect::new(0, 0, 20, 11);
         let mut buf = Buffer::empty(area);
-        let list = ListState { selected: 509, offset: Cell::new(500), page: Cell::new(0) };
+        let list = ListState {
+            selected: 509,
+            offset: Cell::new(500),
+            page: Cell::new(0),
+            anchor: None,
+            top: Cell::new(0),
+        };
         render(&mut buf, area, &Huge, &Visible::of(&Huge, ""), &list, "", Theme::new(false));
         assert_eq!(list.offset.get(), 500);
         assert_eq!(list.page.get(), 10);
