@@ -29,6 +29,8 @@ mod sample;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_hostile;
+#[cfg(test)]
 mod tests_keys;
 
 use ratatui::Frame;
@@ -244,6 +246,7 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, state: &UiState) {
     if let Some(r) = &state.confirm {
         request::render(buf, area, r, theme);
     }
+    text::defuse_bidi(buf);
 }
 
 /// The current panel in its border: honest notices about missing data, then the table.
