@@ -56,12 +56,12 @@ fn poisoned(h: &[String]) -> Snapshot {
     let graph = Arc::make_mut(&mut snap.dependencies);
     for node in graph.nodes.iter_mut() {
         let node = Arc::make_mut(node);
-        node.state.reason = next();
-        node.state.message = next();
-        node.revision = Some(next());
+        node.state.reason = next().into();
+        node.state.message = next().into();
+        node.revision = Some(next().into());
         if let Some(rc) = node.root_cause.as_mut() {
-            rc.reason = next();
-            rc.message = next();
+            rc.reason = next().into();
+            rc.message = next().into();
         }
     }
     let events = Arc::make_mut(&mut snap.events);
