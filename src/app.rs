@@ -250,6 +250,27 @@ fn action_of(request: Request, context: &ActionContext) -> Result<Action, String
     })
 }
 
+/// A hidden test hook: with `SHARDWATCH_TEST_PANIC_IN_DRAW=N` the Nth frame panics inside
+/// the draw, so a test can see the terminal restored and the process gone after a panic
+/// (tests/terminal_restore.rs). Unset, it does nothing.
+struct PanicInDraw {
+    frames_left: Option<u32>,
+}
+
+impl PanicInDraw {
+    fn from_env() -> Self {
+        let frames_left = std::env::var("SHARDWATCH_TEST_PANIC_IN_DRAW").ok().map(|n| n.parse().unwrap_or(1));
+        PanicInDraw { frames_left }
+    }
+
+    fn frame(&mut self) {
+        if let Some(n) = self.frames_left.as_mut() {
+            *n = n.saturating_sub(1);
+            assert!(*n > 0, "SHARDWATCH_TEST_PANIC_IN_DRAW: a panic in a draw, on purpose");
+        }
+    }
+}
+
 /// The footer line for an action's report: what was done in one line, or the error.
 fn outcome_message(report: &ActionReport) -> String {
     let done = match &report.result {
@@ -301,6 +322,7 @@ async fn event_loop(
     // A supervisor's stop (SIGTERM) or a closed terminal (SIGHUP) ends the dashboard like
     // `q`, so the caller restores the terminal and the watchers stop.
     let mut stop = Stops::new();
+    let mut panic_in_draw = PanicInDraw::from_env();
     loop {
         if (dirty || redraw) && Instant::now() >= next_frame {
             let started = std::time::Instant::now();
@@ -315,7 +337,12 @@ async fn event_loop(
             }
             snap.taken_at = now;
             if redraw {
-                terminal.draw(|f| ui::draw(f, &snap, &state)).wrap_err("drawing the dashboard")?;
+                terminal
+                    .draw(|f| {
+                        panic_in_draw.frame();
+                        ui::draw(f, &snap, &state)
+                    })
+                    .wrap_err("drawing the dashboard")?;
             }
             latency.shown();
             // A frame that took long (a rebuild of 20,000 objects) spaces out the next ones,

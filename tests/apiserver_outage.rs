@@ -11,6 +11,8 @@
 
 #[path = "support/flux_stack.rs"]
 mod flux_stack;
+#[path = "support/pty.rs"]
+mod pty;
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -85,10 +87,17 @@ struct Follow {
 
 impl Follow {
     fn start(cluster: &Cluster) -> Follow {
+        Follow::logged(cluster, std::path::Path::new("/dev/null"))
+    }
+
+    /// [`Follow::start`] logging to `log`.
+    fn logged(cluster: &Cluster, log: &std::path::Path) -> Follow {
         let mut child = Command::new(env!("CARGO_BIN_EXE_shardwatch"))
             .arg("--kubeconfig")
             .arg(&cluster.kubeconfig)
-            .args(["--log-file", "/dev/null", "snapshot", "--follow", "-o", "json"])
+            .arg("--log-file")
+            .arg(log)
+            .args(["snapshot", "--follow", "-o", "json"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -246,7 +255,7 @@ fn restarts_during_a_burst_of_changes_converge_to_what_a_fresh_snapshot_reports(
     let _turn = ONE_OUTAGE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let flux = flux_controllers_running();
     flux_stack::install_flux_crds(&cluster);
-    let ns = cluster.namespace("outage-churn");
+    let ns = cluster.bare_namespace("outage-churn");
     let follow = Follow::start(&cluster);
     follow.until(Duration::from_secs(60), "every watch Live", all_live);
     // The burst: Kustomizations created, and every third one's elder deleted, one every
@@ -293,12 +302,14 @@ fn restarts_during_a_burst_of_changes_converge_to_what_a_fresh_snapshot_reports(
     };
     let mut last_diff = String::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    // The newest line so far: a follow that has converged prints nothing more.
+    let mut newest: Option<Value> = None;
     loop {
         let want = fresh();
-        let seen = follow.lines.try_iter().last();
-        if let Some(seen) = seen {
-            let (a, b) = (kustomizations(&seen, &ns.name), kustomizations(&want, &ns.name));
-            if a == b && nodes(&seen) == nodes(&want) && all_live(&seen) {
+        newest = follow.lines.try_iter().last().or(newest);
+        if let Some(seen) = &newest {
+            let (a, b) = (kustomizations(seen, &ns.name), kustomizations(&want, &ns.name));
+            if a == b && nodes(seen) == nodes(&want) && all_live(seen) {
                 eprintln!(
                     "{} restarts, {made} Kustomizations created (a third deleted); (noticed s, Live s after /readyz): {figures:?}; {} shown, as a fresh snapshot",
                     figures.len(),
@@ -323,4 +334,188 @@ fn restarts_during_a_burst_of_changes_converge_to_what_a_fresh_snapshot_reports(
         assert!(noticed <= WITHIN.as_secs_f64(), "a loss noticed after {noticed} s");
         assert!(live <= WITHIN.as_secs_f64() + 1.0, "watches Live {live} s after the server was back");
     }
+}
+
+/// This cluster's etcd, stopped (SIGSTOP) so that lists hang while the apiserver still
+/// answers `/version`; continued on drop if the test did not.
+struct PausedEtcd {
+    paused: bool,
+}
+
+impl PausedEtcd {
+    fn begin() -> PausedEtcd {
+        script(&["pause-etcd"]);
+        PausedEtcd { paused: true }
+    }
+
+    fn end(&mut self) {
+        script(&["resume-etcd"]);
+        self.paused = false;
+    }
+}
+
+impl Drop for PausedEtcd {
+    fn drop(&mut self) {
+        if self.paused {
+            let _ = Command::new(cluster_script()).arg("resume-etcd").status();
+        }
+    }
+}
+
+/// The header's watch line (the third line of the screen).
+fn watch_line(screen: &str) -> String {
+    screen.lines().find(|l| l.starts_with("watch ")).unwrap_or_default().to_string()
+}
+
+/// Waits until the dashboard's screen satisfies `pred`; panics with the screen.
+fn screen_until(term: &pty::Terminal, deadline: Duration, what: &str, pred: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let screen = term.contents();
+        if pred(&screen) {
+            return screen;
+        }
+        assert!(start.elapsed() < deadline, "the screen never showed {what} within {deadline:?}:\n{screen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn during_the_initial_list_the_header_says_syncing_and_a_restart_then_converges() {
+    let Some(cluster) = support::cluster() else { return };
+    let _turn = ONE_OUTAGE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let flux = flux_controllers_running();
+    flux_stack::install_flux_crds(&cluster);
+    let ns = cluster.bare_namespace("outage-list");
+    for i in 0..3 {
+        cluster.apply(&flux_stack::kustomization(&ns.name, &format!("ks-{i}"), Some("shard1"), &[]));
+    }
+    // With etcd stopped the apiserver answers /version (so shardwatch connects) but no
+    // list: every kind stays in its initial list, for as long as the test wants.
+    let mut etcd = PausedEtcd::begin();
+    let kubeconfig = cluster.kubeconfig.to_string_lossy().into_owned();
+    let term = pty::Terminal::spawn(
+        env!("CARGO_BIN_EXE_shardwatch"),
+        &["--kubeconfig", &kubeconfig, "--log-file", "/dev/null"],
+        &[("NO_COLOR", "1")],
+        160,
+        48,
+    );
+    let follow = Follow::start(&cluster);
+    let syncing = screen_until(&term, Duration::from_secs(30), "the syncing header", |s| {
+        watch_line(s).contains("syncing: ")
+    });
+    let line = watch_line(&syncing);
+    assert!(line.contains(" of 13 kinds listed"), "the header counts the kinds listed: {line}");
+    assert!(!line.contains("live"), "nothing is live while listing: {line}");
+    assert!(syncing.contains("● UNKNOWN"), "no verdict from half a list:\n{syncing}");
+    eprintln!("header during the initial list: {}", line.trim_end());
+
+    // The apiserver killed while every list hangs, then etcd and the apiserver back.
+    let (mut outage, _) = Outage::begin();
+    etcd.end();
+    outage.end();
+    restart_flux_controllers_if_they_ran(flux);
+    let back = Instant::now();
+    screen_until(&term, Duration::from_secs(60), "the lists done", |s| {
+        let w = watch_line(s);
+        !w.contains("syncing") && !w.contains("connection lost") && !w.is_empty()
+    });
+    eprintln!("lists done on screen {:.1} s after /readyz", back.elapsed().as_secs_f64());
+    follow.until(Duration::from_secs(60), "every watch Live", all_live);
+
+    // A change after the restart, and the model equals a fresh snapshot.
+    cluster.kubectl(&["-n", &ns.name, "delete", "kustomization", "ks-0"]).expect("delete ks-0");
+    cluster.apply(&flux_stack::kustomization(&ns.name, "ks-3", Some("shard1"), &[]));
+    let want: Vec<String> = ["ks-1", "ks-2", "ks-3"].map(String::from).to_vec();
+    let seen = follow.until(Duration::from_secs(30), "ks-1..3 and no ks-0", |s| {
+        kustomizations(s, &ns.name).into_keys().collect::<Vec<_>>() == want
+    });
+    let (code, out, err) = cluster.shardwatch(&["snapshot", "-o", "json"]);
+    assert_eq!(code, 0, "snapshot: {err}");
+    let fresh: Value = serde_json::from_str(&out).expect("snapshot JSON");
+    assert_eq!(kustomizations(&seen, &ns.name), kustomizations(&fresh, &ns.name), "followed vs fresh");
+    assert_eq!(nodes(&seen), nodes(&fresh), "followed vs fresh nodes");
+}
+
+fn signal(pid: u32, name: &str) {
+    let ok = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().expect("kill");
+    assert!(ok.success(), "kill -{name} {pid}");
+}
+
+/// The follow's process, continued on drop if a test stopped it and failed.
+struct Stopped(u32);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-CONT", &self.0.to_string()]).status();
+    }
+}
+
+#[test]
+fn a_paused_watch_whose_history_was_compacted_gets_410_and_relists_to_a_fresh_snapshot() {
+    let Some(cluster) = support::cluster() else { return };
+    let _turn = ONE_OUTAGE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let flux = flux_controllers_running();
+    flux_stack::install_flux_crds(&cluster);
+    let ns = cluster.bare_namespace("outage-gone");
+    for i in 0..5 {
+        cluster.apply(&flux_stack::kustomization(&ns.name, &format!("ks-{i}"), Some("shard1"), &[]));
+    }
+    let log = std::env::temp_dir().join(support::unique_name("gone-log"));
+    let follow = Follow::logged(&cluster, &log);
+    follow.until(Duration::from_secs(60), "every watch Live with ks-0..4", |s| {
+        all_live(s) && kustomizations(s, &ns.name).len() == 5
+    });
+    // The watch paused: shardwatch stopped while the cluster moves on without it.
+    signal(follow.child.id(), "STOP");
+    let stopped = Stopped(follow.child.id());
+    for name in ["ks-0", "ks-1"] {
+        cluster.kubectl(&["-n", &ns.name, "delete", "kustomization", name]).expect("delete");
+    }
+    for name in ["ks-5", "ks-6"] {
+        cluster.apply(&flux_stack::kustomization(&ns.name, name, Some("shard1"), &[]));
+    }
+    cluster
+        .kubectl(&[
+            "-n",
+            &ns.name,
+            "patch",
+            "kustomization",
+            "ks-2",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &flux_stack::status("False", "BuildFailed", "changed while the watch was paused", None),
+        ])
+        .expect("patch ks-2's status");
+    // History compacted past what the paused watch saw, and the apiserver restarted so its
+    // watch cache starts after the compaction too: the watch resumes from a version that
+    // no longer exists anywhere.
+    script(&["compact-etcd"]);
+    let (mut outage, _) = Outage::begin();
+    outage.end();
+    restart_flux_controllers_if_they_ran(flux);
+    let resumed = Instant::now();
+    drop(stopped);
+    let seen = follow.until(Duration::from_secs(60), "ks-2..6 with ks-2 failed, every watch Live", |s| {
+        let ks = kustomizations(s, &ns.name);
+        all_live(s)
+            && ks.keys().cloned().collect::<Vec<_>>() == ["ks-2", "ks-3", "ks-4", "ks-5", "ks-6"]
+            && ks.get("ks-2").is_some_and(|st| st.contains("Failed"))
+    });
+    let took = resumed.elapsed();
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    let gone = logged.lines().filter(|l| l.contains("410 Gone")).count();
+    assert!(gone > 0, "no 410 Gone was logged: the watch resumed without a relist\n{logged}");
+    let (code, out, err) = cluster.shardwatch(&["snapshot", "-o", "json"]);
+    assert_eq!(code, 0, "snapshot: {err}");
+    let fresh: Value = serde_json::from_str(&out).expect("snapshot JSON");
+    assert_eq!(kustomizations(&seen, &ns.name), kustomizations(&fresh, &ns.name), "followed vs fresh");
+    assert_eq!(nodes(&seen), nodes(&fresh), "followed vs fresh nodes");
+    eprintln!(
+        "{gone} kinds relisted after 410 Gone; converged {:.1} s after the watch resumed",
+        took.as_secs_f64()
+    );
 }

@@ -63,3 +63,51 @@ fn tiny_terminals_do_not_break_it() {
         ended_restored(&mut term, &format!("q at {cols}×{rows}"));
     }
 }
+
+#[test]
+fn a_resize_storm_while_drawing_leaves_it_drawing_and_restorable() {
+    let Some(cluster) = support::cluster() else { return };
+    let mut term = dashboard(&cluster, 100, 30);
+    term.wait_for("Shards", Duration::from_secs(30));
+    // 300 resizes 5 ms apart, through tiny and large sizes, with panel switches between:
+    // frames are drawn while the size keeps changing under them.
+    let sizes = [(1, 1), (200, 60), (2, 1), (80, 24), (1, 40), (250, 3), (40, 12), (160, 48)];
+    for i in 0..300 {
+        let (cols, rows) = sizes[i % sizes.len()];
+        term.resize(cols, rows);
+        if i % 25 == 0 {
+            term.send(&((i / 25) % 5 + 1).to_string());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(!term.wait_exit(Duration::from_millis(10)), "the dashboard died in the resize storm");
+    term.resize(120, 40);
+    term.send("1");
+    // It still draws, at the last size.
+    term.wait_for("Shards [", Duration::from_secs(10));
+    term.send("q");
+    ended_restored(&mut term, "q after a resize storm");
+}
+
+#[test]
+fn a_panic_in_a_draw_restores_the_terminal_and_ends_the_process() {
+    let Some(cluster) = support::cluster() else { return };
+    let kubeconfig = cluster.kubeconfig.to_string_lossy().into_owned();
+    // The third frame panics: the first ones are on the alternate screen by then.
+    let mut term = Terminal::spawn(
+        env!("CARGO_BIN_EXE_shardwatch"),
+        &["--kubeconfig", &kubeconfig, "--log-file", "/dev/null"],
+        &[("NO_COLOR", "1"), ("SHARDWATCH_TEST_PANIC_IN_DRAW", "3"), ("RUST_BACKTRACE", "0")],
+        100,
+        30,
+    );
+    let pid = term.pid().expect("a pid");
+    assert!(term.wait_exit(Duration::from_secs(30)), "the dashboard did not end after a panic in a draw");
+    assert_eq!(term.exit_code(), Some(101), "a panic's exit code");
+    support::wait_until(Duration::from_secs(5), "a restored terminal after a panic", || {
+        if term.restored() { Ok(()) } else { Err(format!("screen:\n{}", term.contents())) }
+    });
+    // The panic is reported on the restored screen, not lost on the alternate one.
+    term.wait_for("a panic in a draw, on purpose", Duration::from_secs(5));
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "process {pid} is still there");
+}

@@ -106,6 +106,8 @@ pub const FILES: &[(&str, &[u8])] = &[
         "offline/sources/kustomization.yaml",
         include_bytes!("../../manifests/offline/sources/kustomization.yaml"),
     ),
+    ("rbac/clusterrole.yaml", include_bytes!("../../manifests/rbac/clusterrole.yaml")),
+    ("rbac/role.yaml", include_bytes!("../../manifests/rbac/role.yaml")),
 ];
 
 /// The text of the embedded file at `path` (relative to `manifests/`), if there is one.

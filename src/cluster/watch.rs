@@ -292,6 +292,11 @@ where
                 Err(e) => failure(&e),
             };
             if matches!(failed, Failure::Gone) {
+                // Logged so a relist can be told from a resumed watch (tests/apiserver_outage.rs).
+                tracing::info!(
+                    kind = t.kind.label(),
+                    "410 Gone: history compacted past the last version seen; listing again"
+                );
                 continue 'list;
             }
             if !link.failed(&failed).await {

@@ -38,6 +38,8 @@ mod tests;
 #[cfg(test)]
 mod tests_flux;
 #[cfg(test)]
+mod tests_hostile;
+#[cfg(test)]
 mod tests_keys;
 
 use ratatui::Frame;
@@ -289,6 +291,7 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, state: &UiState) {
     if let Some(r) = &state.confirm {
         request::render(buf, area, r, theme);
     }
+    text::defuse_bidi(buf);
 }
 
 /// The current panel in its border: honest notices about missing data, then the table.

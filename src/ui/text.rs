@@ -1,9 +1,27 @@
 //! Small text helpers shared by the panels: fitting text into cells with "…", and the
 //! compact forms of ages and object names that let a row fit in 80 columns.
 
+use ratatui::buffer::Buffer;
 use ratatui::text::{Line, Span};
 
 use crate::model::objects::{FluxKey, FluxKind};
+
+/// Whether `c` reorders the text around it in a terminal that does bidi (embeddings,
+/// overrides and isolates): an object's name or message could make a row read backwards.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Replaces every cell that holds a bidi control with "�", after the whole screen is
+/// drawn: ratatui already drops control characters (so escape sequences arrive as inert
+/// text), but not these format characters, and any cluster string may carry them.
+pub fn defuse_bidi(buf: &mut Buffer) {
+    for cell in buf.content.iter_mut() {
+        if cell.symbol().chars().any(is_bidi_control) {
+            cell.set_symbol("\u{FFFD}");
+        }
+    }
+}
 
 /// Display width of one char, measured the way ratatui lays text out.
 fn char_width(c: char) -> usize {

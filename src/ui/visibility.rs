@@ -57,14 +57,36 @@ pub fn list_progress(snap: &Snapshot) -> Option<String> {
         .then(|| format!("syncing: {} of {} kinds listed", snap.watches.len() - listing, snap.watches.len()))
 }
 
-/// A panel's long form: `no permission to list nodes`, `kustomizations: listing…`.
+/// The grant a refused kind needs, as RBAC names it (the rules of `manifests/rbac/`):
+/// `list, watch on nodes (cluster-wide)`.
+fn needs(snap: &Snapshot, kind: &str) -> String {
+    let ns = &snap.flux_namespace;
+    let what = match kind {
+        "nodes" => "nodes (cluster-wide)".to_string(),
+        "pods" => format!("pods in {ns}"),
+        "deployments" => format!("deployments.apps in {ns}"),
+        "leases" => format!("leases.coordination.k8s.io in {ns}"),
+        "events" => "events.events.k8s.io in all namespaces".to_string(),
+        "pending pods" => "pods in all namespaces".to_string(),
+        other => match flux_kind(other) {
+            Some(k) => format!("{}.{}", k.plural(), k.api_version().split('/').next().unwrap_or_default()),
+            None => other.to_string(),
+        },
+    };
+    format!("list, watch on {what}")
+}
+
+/// A panel's long form: `no permission to list nodes — needs list, watch on nodes
+/// (cluster-wide)`, `kustomizations: listing…`.
 pub fn long(snap: &Snapshot, kind: &str, state: &WatchState) -> Option<(Tone, String)> {
     match state {
         WatchState::Live => None,
         WatchState::Syncing => Some((Tone::Muted, format!("{kind}: listing…"))),
         WatchState::Lost { error, .. } => short(snap, kind, state)
             .map(|(t, s)| (t, if error.is_empty() { s } else { format!("{s} ({error})") })),
-        WatchState::Forbidden(_) => Some((Tone::Bad, format!("no permission to list {kind}"))),
+        WatchState::Forbidden(_) => {
+            Some((Tone::Bad, format!("no permission to list {kind} — needs {}", needs(snap, kind))))
+        }
         WatchState::NotInstalled => {
             let text = match flux_kind(kind) {
                 Some(FluxKind::Kustomization) => "Flux not installed (Kustomization CRD absent)".to_string(),

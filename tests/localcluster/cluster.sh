@@ -21,6 +21,11 @@
 #                                         etcd, the controllers and kwok keep running)
 #        cluster.sh start-apiserver [--no-wait]  start it again with the same flags; waits
 #                                         until /readyz answers unless --no-wait
+#        cluster.sh pause-etcd            SIGSTOP this cluster's etcd: the apiserver still
+#                                         answers /version, but lists hang (a slow initial list)
+#        cluster.sh resume-etcd           SIGCONT it
+#        cluster.sh compact-etcd          compact etcd's history up to its current revision
+#                                         (printed), as etcdctl compact would
 #
 # The kind config is read by shardwatch itself (`shardwatch kind-nodes`, the one parser of
 # it): SHARDWATCH_BIN, default <target dir>/debug/shardwatch (run `cargo build` first).
@@ -414,6 +419,30 @@ cmd_start_apiserver() {
   log "kube-apiserver of $CLUSTER ready"
 }
 
+# etcd paused and resumed, for tests that need lists to hang while the apiserver answers.
+ETCD_PID="$WORKDIR/pids/etcd.pid"
+
+cmd_signal_etcd() {
+  pid_alive "$ETCD_PID" || die "etcd of $CLUSTER is not running"
+  kill "-$1" "$(cat "$ETCD_PID")"
+  log "etcd of $CLUSTER: SIG$1 sent (pid $(cat "$ETCD_PID"))"
+}
+
+# etcdctl is not among the cached binaries: etcd's own JSON gateway does the same.
+cmd_compact_etcd() {
+  pid_alive "$ETCD_PID" || die "etcd of $CLUSTER is not running"
+  local url rev
+  url=$(tr '\0' '\n' <"/proc/$(cat "$ETCD_PID")/cmdline" | sed -n 's/^--advertise-client-urls=//p' | cut -d, -f1)
+  [ -n "$url" ] || die "cannot find etcd's client URL"
+  rev=$(curl -sf -X POST "$url/v3/kv/range" -d '{"key":"AA=="}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["header"]["revision"])') ||
+    die "cannot read etcd's revision at $url"
+  curl -sf -X POST "$url/v3/kv/compaction" -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null ||
+    die "compaction at revision $rev failed"
+  log "etcd of $CLUSTER compacted up to revision $rev"
+  echo "$rev"
+}
+
 # fail-node / restore-node NAME [--wait]
 cmd_node() {
   local action=$1 node=${2:-} wait=${3:-}
@@ -447,5 +476,8 @@ case "${1:-}" in
   kubectl) shift; k "$@" ;;
   stop-apiserver) cmd_stop_apiserver ;;
   start-apiserver) cmd_start_apiserver "${2:-}" ;;
-  *) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  pause-etcd) cmd_signal_etcd STOP ;;
+  resume-etcd) cmd_signal_etcd CONT ;;
+  compact-etcd) cmd_compact_etcd ;;
+  *) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -238,6 +238,18 @@ impl Cluster {
         Namespace { cluster: self.clone(), name }
     }
 
+    /// [`Cluster::namespace`] without waiting for its default ServiceAccount: for tests that
+    /// create no pods, right after an apiserver restart, when kube-controller-manager's
+    /// informers may still be backing off (client-go waits up to a minute between retries).
+    pub fn bare_namespace(&self, prefix: &str) -> Namespace {
+        let name = unique_name(prefix);
+        if let Err(e) = self.kubectl(&["create", "namespace", &name]) {
+            panic!("cannot create namespace {name}: {e}");
+        }
+        let _ = self.kubectl(&["label", "namespace", &name, "shardwatch.test/owner=cargo-test"]);
+        Namespace { cluster: self.clone(), name }
+    }
+
     /// Stops the node's heartbeats (`cluster.sh fail-node`) until the guard drops or
     /// [`FailedNode::restore`] is called. Waits for tests using healthy nodes to finish.
     pub fn fail_node(&self, node: &str) -> FailedNode {

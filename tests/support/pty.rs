@@ -6,13 +6,17 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 
 /// A program running in a pseudo-terminal.
 pub struct Terminal {
     parser: Arc<Mutex<vt100::Parser>>,
+    // Every byte the program wrote, for tests that check what reached the terminal.
+    raw: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
+    // Kept open for as long as the terminal: closing it would hang the child up (SIGHUP).
+    master: Box<dyn MasterPty + Send>,
 }
 
 impl Terminal {
@@ -32,19 +36,28 @@ impl Terminal {
         let parser = Arc::new(Mutex::new(vt100::Parser::new(nonzero(rows), nonzero(cols), 0)));
         let mut reader = pty.master.try_clone_reader().expect("pty reader");
         let sink = Arc::clone(&parser);
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let raw_sink = Arc::clone(&raw);
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
+                raw_sink.lock().unwrap().extend_from_slice(&buf[..n]);
                 sink.lock().unwrap().process(&buf[..n]);
             }
         });
         let writer = pty.master.take_writer().expect("pty writer");
-        // The master must outlive the child or the child gets SIGHUP.
-        std::mem::forget(pty.master);
-        Terminal { parser, writer, child }
+        Terminal { parser, raw, writer, child, master: pty.master }
+    }
+
+    /// Resizes the terminal (the program gets SIGWINCH) and the screen it is read through.
+    pub fn resize(&self, cols: u16, rows: u16) {
+        self.master
+            .resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
+            .expect("resize the pseudo-terminal");
+        self.parser.lock().unwrap().set_size(nonzero(rows), nonzero(cols));
     }
 
     /// The program's process id.
@@ -62,6 +75,11 @@ impl Terminal {
     /// The program's exit code, once it has exited.
     pub fn exit_code(&mut self) -> Option<u32> {
         self.child.try_wait().ok().flatten().map(|s| s.exit_code())
+    }
+
+    /// Whether the program ever wrote `bytes` to the terminal.
+    pub fn wrote(&self, bytes: &[u8]) -> bool {
+        self.raw.lock().unwrap().windows(bytes.len().max(1)).any(|w| w == bytes)
     }
 
     /// The screen's text now.
