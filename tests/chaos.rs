@@ -70,19 +70,35 @@ fn refused_unconfirmed_and_confirmed_cordon() {
     assert!(!cordoned(&cluster, SHARD3_NODE), "uncordon clears spec.unschedulable");
 }
 
-/// The Ready pods of Deployment `name` (labelled `app=<name>`), as (pod, node).
+/// The Ready pods of Deployment `name` (labelled `app=<name>`), as (pod, node); when
+/// there are none, the error describes every pod of it (so a timeout explains itself).
 fn ready_pods(cluster: &Cluster, ns: &str, name: &str) -> Result<Vec<(String, String)>, String> {
     let pods = cluster.get_json(&["-n", ns, "get", "pods", "-l", &format!("app={name}")])?;
-    Ok(pods["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let all: Vec<&Value> = pods["items"].as_array().into_iter().flatten().collect();
+    let ready: Vec<(String, String)> = all
+        .iter()
         .filter(|p| condition(p, "Ready") == Some("True") && p["metadata"]["deletionTimestamp"].is_null())
-        .map(|p: &Value| {
-            let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-            (s(&p["metadata"]["name"]), s(&p["spec"]["nodeName"]))
-        })
-        .collect())
+        .map(|p| (s(&p["metadata"]["name"]), s(&p["spec"]["nodeName"])))
+        .collect();
+    if ready.is_empty() {
+        let seen: Vec<String> = all
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} node={} phase={} ready={:?} deleting={} scheduled={:?}",
+                    s(&p["metadata"]["name"]),
+                    s(&p["spec"]["nodeName"]),
+                    s(&p["status"]["phase"]),
+                    condition(p, "Ready"),
+                    !p["metadata"]["deletionTimestamp"].is_null(),
+                    condition(p, "PodScheduled"),
+                )
+            })
+            .collect();
+        return Err(format!("no Ready pod; pods: {seen:?}"));
+    }
+    Ok(ready)
 }
 
 /// A shard's health in `snapshot -o json`.

@@ -62,7 +62,11 @@ fn trimmer(kind: FluxKind, label: String) -> Trimmer<DynamicObject> {
         ResourceKind::Flux(kind),
         move |o| Object::Flux(trim::flux(kind, o, &label)),
         move |o| {
-            ObjectId::Flux(FluxKey { kind, namespace: o.namespace().unwrap_or_default(), name: o.name_any() })
+            ObjectId::Flux(FluxKey {
+                kind,
+                namespace: trim::namespace(o.namespace().as_deref()),
+                name: o.name_any().into(),
+            })
         },
     )
 }

@@ -3,6 +3,9 @@
 //! Only what the model reads survives: no managedFields, no specs beyond the few
 //! fields that verdicts need. This bounds memory per object on large clusters.
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use k8s_openapi::api::apps::v1::Deployment as KDeployment;
 use k8s_openapi::api::coordination::v1::Lease as KLease;
 use k8s_openapi::api::core::v1::{Node as KNode, NodeSelectorRequirement, Pod as KPod};
@@ -12,7 +15,7 @@ use serde_json::Value;
 
 use crate::model::objects::{
     Condition, ContainerWaiting, DependencyRef, Deployment, FluxKey, FluxKind, FluxObject, KubeEvent, Lease,
-    Node, Owner, PendingPod, Pod, Time,
+    Node, Owner, PendingPod, Pod, Text, Time,
 };
 
 /// Trims a Node.
@@ -222,7 +225,7 @@ pub fn event(e: &KEvent) -> KubeEvent {
 
 /// Trims a Flux object read as a dynamic object.
 pub fn flux(kind: FluxKind, o: &DynamicObject, shard_label: &str) -> FluxObject {
-    let namespace = o.metadata.namespace.clone().unwrap_or_default();
+    let namespace = self::namespace(o.metadata.namespace.as_deref());
     let spec = o.data.get("spec").unwrap_or(&Value::Null);
     let status = o.data.get("status").unwrap_or(&Value::Null);
     let str_at = |v: &Value, path: &[&str]| -> Option<String> {
@@ -235,8 +238,11 @@ pub fn flux(kind: FluxKind, o: &DynamicObject, shard_label: &str) -> FluxObject 
             .map(|deps| {
                 deps.iter()
                     .filter_map(|d| {
-                        let name = d.get("name")?.as_str()?.to_string();
-                        let ns = d.get("namespace").and_then(Value::as_str).unwrap_or(&namespace).to_string();
+                        let name = d.get("name")?.as_str()?.into();
+                        let ns = match d.get("namespace").and_then(Value::as_str) {
+                            Some(ns) => self::namespace(Some(ns)),
+                            None => namespace.clone(),
+                        };
                         Some(DependencyRef { namespace: ns, name })
                     })
                     .collect()
@@ -268,14 +274,14 @@ pub fn flux(kind: FluxKind, o: &DynamicObject, shard_label: &str) -> FluxObject 
         key: FluxKey {
             kind,
             namespace: namespace.clone(),
-            name: o.metadata.name.clone().unwrap_or_default(),
+            name: o.metadata.name.as_deref().unwrap_or_default().into(),
         },
         shard: o.metadata.labels.as_ref().and_then(|l| l.get(shard_label).cloned()),
         generation: o.metadata.generation.unwrap_or(0),
         observed_generation: status.get("observedGeneration").and_then(Value::as_i64),
         suspend: spec.get("suspend").and_then(Value::as_bool).unwrap_or(false),
         conditions: conditions(status),
-        revision,
+        revision: revision.map(Text::from),
         depends_on,
         source_ref,
         repo_type: if kind == FluxKind::HelmRepository { str_at(spec, &["type"]) } else { None },
@@ -295,12 +301,12 @@ fn conditions(status: &Value) -> Vec<Condition> {
     };
     list.iter()
         .map(|c| {
-            let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default();
             Condition {
-                type_: s("type"),
-                status: s("status"),
-                reason: s("reason"),
-                message: s("message"),
+                type_: interned(s("type")),
+                status: interned(s("status")),
+                reason: interned(s("reason")),
+                message: s("message").into(),
                 last_transition: c
                     .get("lastTransitionTime")
                     .and_then(Value::as_str)
@@ -314,6 +320,28 @@ fn conditions(status: &Value) -> Vec<Condition> {
 /// k8s-openapi 0.29 carries jiff timestamps; the model speaks chrono.
 fn to_time(t: &k8s_openapi::jiff::Timestamp) -> Time {
     chrono::DateTime::from_timestamp(t.as_second(), t.subsec_nanosecond().max(0) as u32).unwrap_or_default()
+}
+
+/// An object's namespace, shared (see `interned`).
+pub fn namespace(ns: Option<&str>) -> Text {
+    interned(ns.unwrap_or_default())
+}
+
+/// Namespaces, condition types, statuses and reasons repeat across thousands of objects:
+/// each distinct one is stored once and shared by every object that names it. Bounded, so
+/// a cluster with unusually many distinct values only stops sharing, never grows this.
+pub fn interned(ns: &str) -> Text {
+    const MAX: usize = 4096;
+    static SEEN: Mutex<BTreeSet<Text>> = Mutex::new(BTreeSet::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(t) = seen.get(ns) {
+        return t.clone();
+    }
+    let t: Text = ns.into();
+    if seen.len() < MAX {
+        seen.insert(t.clone());
+    }
+    t
 }
 
 #[cfg(test)]

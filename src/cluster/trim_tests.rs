@@ -373,7 +373,7 @@ fn a_kustomization_never_reconciled_has_no_status_and_no_shard() {
 #[test]
 fn a_helmrelease_v2_takes_its_revision_from_the_latest_history_entry() {
     let o = flux_fixture(FluxKind::HelmRelease, "helmrelease.json");
-    assert_eq!(o.key.namespace, "cert-manager");
+    assert_eq!(&*o.key.namespace, "cert-manager");
     assert_eq!(o.shard.as_deref(), Some("shard1"));
     assert_eq!(o.revision.as_deref(), Some("1.19.1"), "history[0], the current release");
     assert_eq!(o.source_ref.as_deref(), Some("HelmRepository/flux-system/jetstack"));
@@ -387,7 +387,7 @@ fn a_helmrelease_v2_takes_its_revision_from_the_latest_history_entry() {
         ]
     );
     assert_eq!(o.observed_generation, Some(2));
-    assert_eq!(o.condition("Ready").map(|c| c.reason.as_str()), Some("UpgradeSucceeded"));
+    assert_eq!(o.condition("Ready").map(|c| c.reason.as_ref()), Some("UpgradeSucceeded"));
     assert_eq!(o.conditions.len(), 2);
 }
 
@@ -407,7 +407,7 @@ fn a_gitrepository_v1_keeps_its_artifact_revision() {
     let o = flux_fixture(FluxKind::GitRepository, "gitrepository.json");
     assert_eq!(o.revision.as_deref(), Some("main@sha1:3929d36f0c2b8e1a7d4c5b6a9e8f7d6c5b4a3928"));
     assert_eq!(o.shard.as_deref(), Some("shard1"));
-    assert_eq!(o.condition("Ready").map(|c| c.status.as_str()), Some("True"));
+    assert_eq!(o.condition("Ready").map(|c| c.status.as_ref()), Some("True"));
     assert_eq!(o.source_ref, None, "a source has no source");
     assert!(o.depends_on.is_empty());
     assert_eq!(o.repo_type, None, "only HelmRepositories have a type");
@@ -448,8 +448,8 @@ fn an_ocirepository_keeps_its_digest_revision_and_failing_condition() {
         Some("latest@sha256:0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e")
     );
     let ready = o.condition("Ready").expect("Ready");
-    assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "OCIArtifactPullFailed"));
-    assert_eq!(o.condition("Reconciling").map(|c| c.status.as_str()), Some("True"));
+    assert_eq!((ready.status.as_ref(), ready.reason.as_ref()), ("False", "OCIArtifactPullFailed"));
+    assert_eq!(o.condition("Reconciling").map(|c| c.status.as_ref()), Some("True"));
     assert_eq!(o.shard.as_deref(), Some("shard2"));
 }
 
@@ -461,7 +461,7 @@ fn a_helmrepository_keeps_its_index_revision_and_no_type_when_default() {
         Some("sha256:2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a")
     );
     assert_eq!(o.repo_type, None);
-    assert_eq!(o.condition("Ready").map(|c| c.status.as_str()), Some("True"));
+    assert_eq!(o.condition("Ready").map(|c| c.status.as_ref()), Some("True"));
 }
 
 #[test]
@@ -472,7 +472,7 @@ fn an_oci_helmrepository_has_its_type_and_no_conditions() {
     assert!(o.conditions.is_empty());
     assert_eq!(o.revision, None);
     assert_eq!(o.observed_generation, Some(1));
-    assert_eq!(o.key.namespace, "apps");
+    assert_eq!(&*o.key.namespace, "apps");
 }
 
 #[test]
@@ -480,7 +480,7 @@ fn a_helmchart_keeps_its_chart_version_and_source() {
     let o = flux_fixture(FluxKind::HelmChart, "helmchart.json");
     assert_eq!(o.revision.as_deref(), Some("1.19.1"));
     assert_eq!(o.source_ref.as_deref(), Some("HelmRepository/flux-system/jetstack"));
-    assert_eq!(o.condition("Ready").map(|c| c.reason.as_str()), Some("ChartPullSucceeded"));
+    assert_eq!(o.condition("Ready").map(|c| c.reason.as_ref()), Some("ChartPullSucceeded"));
     assert_eq!(o.shard.as_deref(), Some("shard1"));
 }
 

@@ -229,7 +229,7 @@ mod tests {
         let now = chrono::DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").map(|t| t.with_timezone(&Utc));
         let now = now.unwrap_or_default();
         let snap = Snapshot::of(&demo_model(now), now);
-        let apps = snap.explanations.iter().find(|e| e.key.name == "apps").expect("apps explained");
+        let apps = snap.explanations.iter().find(|e| &*e.key.name == "apps").expect("apps explained");
         let text = render(apps);
         assert!(text.starts_with("Kustomization/flux-system/apps: Waiting (DependencyNotReady)"), "{text}");
         assert!(text.contains("\ncause: pod cert-manager/cert-manager-webhook-78cb4cf989-w7rjq Pending: Unschedulable: 0/4 nodes"), "{text}");

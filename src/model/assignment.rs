@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::assignment_index::AssignmentIndex;
 use super::flux_state::StateDetail;
-use super::objects::{FluxKey, Time};
+use super::objects::{FluxKey, Text, Time};
 use super::store::Model;
 
 /// Why an object is orphaned.
@@ -34,7 +34,7 @@ pub struct AssignedObject {
     #[serde(skip)]
     pub since: Option<Time>,
     /// Revision, if any.
-    pub revision: Option<String>,
+    pub revision: Option<Text>,
     /// Set when nothing live reconciles it.
     pub orphan: Option<Orphan>,
 }

@@ -259,11 +259,11 @@ pub fn missing_kinds(message: &str) -> Vec<MissingKind> {
 /// The name Helm gives a HelmRelease's release, as helm-controller does: `spec.releaseName`,
 /// else `<targetNamespace>-<name>` when a target namespace is set, else the object's name.
 pub fn release_of(obj: &FluxObject) -> (String, String) {
-    let namespace = obj.target_namespace.clone().unwrap_or_else(|| obj.key.namespace.clone());
+    let namespace = obj.target_namespace.clone().unwrap_or_else(|| obj.key.namespace.to_string());
     let name = match (&obj.release_name, &obj.target_namespace) {
         (Some(r), _) => r.clone(),
         (None, Some(t)) => format!("{t}-{}", obj.key.name),
-        (None, None) => obj.key.name.clone(),
+        (None, None) => obj.key.name.to_string(),
     };
     (namespace, name)
 }
@@ -492,10 +492,10 @@ impl<'a> Explainer<'a> {
             .conditions
             .iter()
             .map(|c| ConditionLine {
-                type_: c.type_.clone(),
-                status: c.status.clone(),
-                reason: c.reason.clone(),
-                message: c.message.clone(),
+                type_: c.type_.to_string(),
+                status: c.status.to_string(),
+                reason: c.reason.to_string(),
+                message: c.message.to_string(),
                 age_secs: age(self.now, c.last_transition),
             })
             .collect();
@@ -508,8 +508,8 @@ impl<'a> Explainer<'a> {
         let (mut waits_for, mut missing) = (Vec::new(), Vec::new());
         if let Some(b) = bottom {
             let (bstate, _) = self.state_of(b);
-            let messages: Vec<&str> = std::iter::once(bstate.message.as_str())
-                .chain(b.conditions.iter().filter(|c| c.status != "True").map(|c| c.message.as_str()))
+            let messages: Vec<&str> = std::iter::once(bstate.message.as_ref())
+                .chain(b.conditions.iter().filter(|c| &*c.status != "True").map(|c| c.message.as_ref()))
                 .collect();
             for m in &messages {
                 for t in health_check_targets(m) {
@@ -598,7 +598,8 @@ fn cause_line(
         }
         Some(rc) => {
             let who = rc.key.as_ref().map_or_else(|| "unknown object".to_string(), |k| k.to_string());
-            let reason = if rc.reason.is_empty() { rc.state.as_str().to_string() } else { rc.reason.clone() };
+            let reason =
+                if rc.reason.is_empty() { rc.state.as_str().to_string() } else { rc.reason.to_string() };
             let message = if rc.message.is_empty() { String::new() } else { format!(": {}", rc.message) };
             format!("{who} {}: {reason}{message}", rc.state.as_str())
         }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::objects::{FluxObject, Time};
+use super::objects::{FluxObject, Text, Time};
 
 /// A Flux object's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -45,9 +45,9 @@ pub struct StateDetail {
     /// The state.
     pub state: ObjectState,
     /// The condition reason behind it (empty when none).
-    pub reason: String,
+    pub reason: Text,
     /// The condition message behind it (empty when none).
-    pub message: String,
+    pub message: Text,
     /// Since when (the deciding condition's last transition), if known.
     pub since: Option<Time>,
 }
@@ -69,7 +69,7 @@ pub fn object_state(obj: &FluxObject) -> StateDetail {
         return StateDetail {
             state: ObjectState::Ready,
             reason: "OCI".into(),
-            message: String::new(),
+            message: Text::default(),
             since: None,
         };
     }
@@ -80,10 +80,10 @@ pub fn object_state(obj: &FluxObject) -> StateDetail {
     // succeeds (or stalls), so a failing or waiting object lags on purpose (often at -1)
     // and its Ready=False is about the current spec.
     let observed_behind = obj.observed_generation.is_some_and(|o| o < obj.generation);
-    if observed_behind && ready_cond.status == "True" {
+    if observed_behind && &*ready_cond.status == "True" {
         return detail(ObjectState::Stale);
     }
-    if let Some(stalled) = obj.condition("Stalled").filter(|c| c.status == "True") {
+    if let Some(stalled) = obj.condition("Stalled").filter(|c| &*c.status == "True") {
         return StateDetail {
             state: ObjectState::Failed,
             reason: stalled.reason.clone(),
@@ -91,9 +91,9 @@ pub fn object_state(obj: &FluxObject) -> StateDetail {
             since: stalled.last_transition,
         };
     }
-    match ready_cond.status.as_str() {
+    match ready_cond.status.as_ref() {
         "True" => detail(ObjectState::Ready),
-        "False" if ready_cond.reason == "DependencyNotReady" => detail(ObjectState::Waiting),
+        "False" if &*ready_cond.reason == "DependencyNotReady" => detail(ObjectState::Waiting),
         "False" => detail(ObjectState::Failed),
         _ => detail(ObjectState::Progressing),
     }

@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use super::flux_state::{ObjectState, StateDetail, object_state};
 use super::graph_index::GraphIndex;
-use super::objects::{DependencyRef, FluxKey, FluxKind, FluxObject, Time};
+use super::objects::{DependencyRef, FluxKey, FluxKind, FluxObject, Text, Time};
 use super::store::Model;
+use super::tree_rows::TreeRows;
 
 /// What blocks a chain, found at its bottom. Reasons are Flux's, except where this model
 /// names what Flux does not report: `DependencyNotFound`, `DependencyCycle`, `Suspended`,
@@ -23,9 +24,9 @@ pub struct RootCause {
     /// Its state (Unknown for a missing one).
     pub state: ObjectState,
     /// Its reason.
-    pub reason: String,
+    pub reason: Text,
     /// Its message.
-    pub message: String,
+    pub message: Text,
 }
 
 /// One object in the graph.
@@ -41,7 +42,7 @@ pub struct GraphNode {
     #[serde(skip)]
     pub since: Option<Time>,
     /// Revision, if any.
-    pub revision: Option<String>,
+    pub revision: Option<Text>,
     /// Dependencies that exist.
     pub depends_on: Vec<FluxKey>,
     /// Dependencies that do not exist.
@@ -50,6 +51,14 @@ pub struct GraphNode {
     pub depth: usize,
     /// For a blocked object (not Ready): what is at the bottom.
     pub root_cause: Option<RootCause>,
+}
+
+impl GraphNode {
+    /// The root cause when it lies elsewhere (a failed node is its own cause and says so
+    /// in its own message): then the panel draws a root-cause line under the node.
+    pub fn cause_elsewhere(&self) -> Option<&RootCause> {
+        self.root_cause.as_ref().filter(|rc| rc.missing.is_some() || rc.key.as_ref() != Some(&self.key))
+    }
 }
 
 /// The dependency graph.
@@ -71,6 +80,13 @@ pub struct DependencyGraph {
     /// Where each object's node is in `nodes`, kept with the shape.
     #[serde(skip)]
     pub position: Arc<HashMap<FluxKey, usize>>,
+    /// The panel's rows (nodes in tree order, a root-cause line under those blocked by
+    /// something else), kept as root causes change so a frame reads only what it draws.
+    #[serde(skip)]
+    pub rows: Arc<TreeRows>,
+    /// Who depends on each node (positions in `nodes`), kept with the shape.
+    #[serde(skip)]
+    pub needed_by: Arc<Vec<Vec<usize>>>,
 }
 
 /// Whether a state blocks what depends on it and counts against the graph.
@@ -88,6 +104,8 @@ pub struct Tree {
     pub parent: Vec<Option<usize>>,
     /// Whether each node is the last child of its parent.
     pub last: Vec<bool>,
+    /// Where each node is in `order` (the inverse of `order`).
+    pub rank: Vec<usize>,
 }
 
 /// Strongly connected components of `edges` (Tarjan, iterative so a 20,000-deep chain
@@ -193,17 +211,21 @@ impl Walker<'_> {
         let s = &self.states[i];
         let (reason, message) = match (s.state, self.obj(i)) {
             (ObjectState::Suspended, _) => {
-                ("Suspended".to_string(), "reconciliation is suspended (spec.suspend: true)".to_string())
+                ("Suspended".into(), "reconciliation is suspended (spec.suspend: true)".into())
             }
             (ObjectState::Stale, Some(obj)) => (
-                "GenerationNotObserved".to_string(),
+                "GenerationNotObserved".into(),
                 format!(
                     "generation {} not yet observed (status is of generation {})",
                     obj.generation,
                     obj.observed_generation.unwrap_or_default()
-                ),
+                )
+                .into(),
             ),
-            (ObjectState::Unknown, Some(obj)) if s.reason.is_empty() => self.unreconciled(obj),
+            (ObjectState::Unknown, Some(obj)) if s.reason.is_empty() => {
+                let (reason, message) = self.unreconciled(obj);
+                (reason.into(), message.into())
+            }
             _ => (s.reason.clone(), s.message.clone()),
         };
         RootCause { key: Some(self.keys[i].clone()), missing: None, state: s.state, reason, message }
@@ -270,7 +292,7 @@ impl Walker<'_> {
                 Some(Step::Missing(d)) => {
                     break RootCause {
                         key: None,
-                        message: format!("dependency '{}/{}' not found", d.namespace, d.name),
+                        message: format!("dependency '{}/{}' not found", d.namespace, d.name).into(),
                         missing: Some(d),
                         state: ObjectState::Unknown,
                         reason: "DependencyNotFound".into(),
@@ -303,7 +325,7 @@ impl Walker<'_> {
             missing: None,
             state: self.states[order[0]].state,
             reason: "DependencyCycle".into(),
-            message: format!("dependency cycle: {}", names.join(" -> ")),
+            message: format!("dependency cycle: {}", names.join(" -> ")).into(),
         }
     }
 }
@@ -313,7 +335,7 @@ pub fn source_key(obj: &FluxObject) -> Option<FluxKey> {
     let r = obj.source_ref.as_deref()?;
     let mut parts = r.splitn(3, '/');
     let kind = FluxKind::parse(parts.next()?)?;
-    Some(FluxKey { kind, namespace: parts.next()?.to_string(), name: parts.next()?.to_string() })
+    Some(FluxKey { kind, namespace: parts.next()?.into(), name: parts.next()?.into() })
 }
 
 /// When an object entered its state: the deciding condition's transition, or for an
@@ -336,10 +358,35 @@ impl DependencyGraph {
     /// A graph of these nodes (in display order) and cycles, with its tree.
     pub fn new(nodes: Vec<GraphNode>, cycles: Vec<Vec<FluxKey>>) -> DependencyGraph {
         let nodes: Vec<Arc<GraphNode>> = nodes.into_iter().map(Arc::new).collect();
+        DependencyGraph::of(nodes, cycles)
+    }
+
+    /// The graph of these shared nodes (in display order): tree, counts and row index.
+    pub fn of(nodes: Vec<Arc<GraphNode>>, cycles: Vec<Vec<FluxKey>>) -> DependencyGraph {
         let tree = Arc::new(super::graph_index::tree(&nodes));
         let blocked = nodes.iter().filter(|n| blocks(n.state.state)).count();
-        let position = Arc::new(nodes.iter().enumerate().map(|(i, n)| (n.key.clone(), i)).collect());
-        DependencyGraph { nodes: nodes.into(), cycles, tree, blocked, position }
+        let position: HashMap<FluxKey, usize> =
+            nodes.iter().enumerate().map(|(i, n)| (n.key.clone(), i)).collect();
+        let mut needed_by = vec![Vec::new(); nodes.len()];
+        for (i, n) in nodes.iter().enumerate() {
+            for d in &n.depends_on {
+                if let Some(&j) = position.get(d) {
+                    needed_by[j].push(i);
+                }
+            }
+        }
+        let rows = Arc::new(TreeRows::new(
+            tree.order.iter().map(|&i| nodes[i].cause_elsewhere().is_some()).collect(),
+        ));
+        DependencyGraph {
+            nodes: nodes.into(),
+            cycles,
+            tree,
+            blocked,
+            position: Arc::new(position),
+            rows,
+            needed_by: Arc::new(needed_by),
+        }
     }
 
     /// The node of this object, if it is in the graph.

@@ -100,10 +100,7 @@ impl GraphIndex {
             slot[*i] = pos;
         }
         let nodes: Vec<Arc<GraphNode>> = rows.into_iter().map(|(_, r)| Arc::new(r)).collect();
-        let tree = Arc::new(tree(&nodes));
-        let blocked = nodes.iter().filter(|n| blocks(n.state.state)).count();
-        let position = Arc::new(keys.iter().cloned().zip(slot.iter().copied()).collect());
-        let view = Arc::new(DependencyGraph { nodes: nodes.into(), cycles, tree, blocked, position });
+        let view = Arc::new(DependencyGraph::of(nodes, cycles));
         GraphIndex { keys, index, states, dependents, readers, slot, view }
     }
 
@@ -158,12 +155,18 @@ impl GraphIndex {
                 && node.root_cause == fresh.root_cause;
             if !unchanged {
                 let was = blocks(node.state.state);
+                let had_line = node.cause_elsewhere().is_some();
                 let n = Arc::make_mut(node);
                 (n.state, n.since, n.revision, n.root_cause) =
                     (fresh.state, fresh.since, fresh.revision, fresh.root_cause);
                 n.age_secs = None;
                 let is = blocks(n.state.state);
                 view.blocked = view.blocked + usize::from(is) - usize::from(was);
+                let has_line = n.cause_elsewhere().is_some();
+                if has_line != had_line {
+                    let rank = view.tree.rank[self.slot[i]];
+                    Arc::make_mut(&mut view.rows).set(rank, has_line);
+                }
             }
         }
     }
@@ -222,5 +225,9 @@ pub fn tree(nodes: &[Arc<GraphNode>]) -> Tree {
         order.push(i);
         stack.extend(children[i].iter().rev());
     }
-    Tree { order, parent, last }
+    let mut rank = vec![0; nodes.len()];
+    for (t, &i) in order.iter().enumerate() {
+        rank[i] = t;
+    }
+    Tree { order, parent, last, rank }
 }

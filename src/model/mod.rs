@@ -17,6 +17,7 @@ pub mod shards;
 pub mod snapshot;
 pub mod store;
 pub mod timeline;
+pub mod tree_rows;
 pub mod verdict;
 pub mod views;
 

@@ -175,15 +175,19 @@ impl FluxKind {
     }
 }
 
+/// A shared, immutable string: a key is copied into every index and view, and a copy of
+/// this is a reference count, not an allocation.
+pub type Text = std::sync::Arc<str>;
+
 /// Identifies one Flux object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct FluxKey {
     /// Kind.
     pub kind: FluxKind,
     /// Namespace.
-    pub namespace: String,
+    pub namespace: Text,
     /// Name.
-    pub name: String,
+    pub name: Text,
 }
 
 impl std::fmt::Display for FluxKey {
@@ -196,13 +200,13 @@ impl std::fmt::Display for FluxKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Condition {
     /// `Ready`, `Reconciling`, `Stalled`, `Healthy`, ...
-    pub type_: String,
+    pub type_: Text,
     /// `True`, `False` or `Unknown`.
-    pub status: String,
+    pub status: Text,
     /// Machine-readable reason.
-    pub reason: String,
-    /// Human message.
-    pub message: String,
+    pub reason: Text,
+    /// Human message (shared with the views that show it).
+    pub message: Text,
     /// When the status last changed.
     pub last_transition: Option<Time>,
 }
@@ -211,9 +215,9 @@ pub struct Condition {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DependencyRef {
     /// Namespace of the dependency.
-    pub namespace: String,
+    pub namespace: Text,
     /// Name of the dependency.
-    pub name: String,
+    pub name: Text,
 }
 
 /// A Flux object trimmed to what state, assignment and the graph need.
@@ -232,7 +236,7 @@ pub struct FluxObject {
     /// `status.conditions`.
     pub conditions: Vec<Condition>,
     /// Last applied (Kustomization), chart version (HelmRelease) or artifact revision (sources).
-    pub revision: Option<String>,
+    pub revision: Option<Text>,
     /// `spec.dependsOn`, namespaces resolved (Kustomization and HelmRelease only).
     pub depends_on: Vec<DependencyRef>,
     /// `spec.sourceRef` as `Kind/namespace/name`, when present.
@@ -252,7 +256,7 @@ pub struct FluxObject {
 impl FluxObject {
     /// The condition of this type, if present.
     pub fn condition(&self, type_: &str) -> Option<&Condition> {
-        self.conditions.iter().find(|c| c.type_ == type_)
+        self.conditions.iter().find(|c| &*c.type_ == type_)
     }
 }
 

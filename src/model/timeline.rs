@@ -126,7 +126,7 @@ pub fn diff(model: &Model, new: &Object, at: Time) -> Vec<LogEntry> {
             let before = model.flux.get(&f.key).map(ready);
             if before.as_ref() != Some(&now) {
                 if let Some((status, reason)) = now {
-                    let sev = if status == "False" { Severity::Warning } else { Severity::Info };
+                    let sev = if &*status == "False" { Severity::Warning } else { Severity::Info };
                     out.push(entry(at, sev, subject, format!("Ready={status} ({reason})")));
                 }
             }

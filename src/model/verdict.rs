@@ -205,7 +205,7 @@ pub fn object_reasons(
             .map(|(_, n)| *n)
             .filter(|n| n.state.state != ObjectState::Ready)
             .filter_map(|n| n.root_cause.as_ref().map(|c| (n, c)))
-            .filter(|(_, c)| STRUCTURAL.contains(&c.reason.as_str()))
+            .filter(|(_, c)| STRUCTURAL.contains(&c.reason.as_ref()))
             .filter(|(n, _)| age(n.since).is_none_or(|a| a <= SLOW_AFTER_SECS)),
         |(n, c)| format!("{} blocked: {}: {}", named(&n.key), c.reason, c.message),
         "blocked objects",

@@ -21,23 +21,37 @@ enum Item {
     Object(usize, usize),
 }
 
-/// The assignment panel's rows.
+/// The assignment panel's rows, found by walking the shards' lengths (not a list of
+/// every object), so a frame costs the rows it draws plus one step per shard.
 pub struct AssignmentRows<'a> {
     snap: &'a Snapshot,
-    items: Vec<Item>,
 }
 
 impl<'a> AssignmentRows<'a> {
     /// Rows for this snapshot.
     pub fn new(snap: &'a Snapshot) -> AssignmentRows<'a> {
-        let a = &snap.assignment;
-        let mut items = vec![Item::OrphanHeading];
-        items.extend((0..a.orphans.len()).map(Item::Orphan));
-        for (s, shard) in a.shards.iter().enumerate() {
-            items.push(Item::ShardHeading(s));
-            items.extend((0..shard.objects.len()).map(|o| Item::Object(s, o)));
+        AssignmentRows { snap }
+    }
+
+    /// What row `i` shows: the orphans under their heading, then each shard's objects.
+    fn item(&self, i: usize) -> Option<Item> {
+        let a = &self.snap.assignment;
+        if i == 0 {
+            return Some(Item::OrphanHeading);
         }
-        AssignmentRows { snap, items }
+        let mut rest = i - 1;
+        if rest < a.orphans.len() {
+            return Some(Item::Orphan(rest));
+        }
+        rest -= a.orphans.len();
+        for (s, shard) in a.shards.iter().enumerate() {
+            match rest {
+                0 => return Some(Item::ShardHeading(s)),
+                r if r <= shard.objects.len() => return Some(Item::Object(s, r - 1)),
+                r => rest = r - 1 - shard.objects.len(),
+            }
+        }
+        None
     }
 
     fn object(&self, item: Item) -> Option<&'a AssignedObject> {
@@ -55,6 +69,20 @@ fn orphan_note(o: Orphan, shard: &str) -> (String, Tone) {
     match o {
         Orphan::NoController => (format!("no controller for {shard}"), Tone::Bad),
         Orphan::ControllerNotReady => ("controller not ready: status may be stale".into(), Tone::Warn),
+    }
+}
+
+/// Objects listed in a heading's details: more would only scroll off (the rows below the
+/// heading list them all), and building them would cost each frame the shard's size.
+const DETAIL_LINES: usize = 200;
+
+/// `… and N more` under a list cut at `DETAIL_LINES`.
+fn more_line(d: &mut Details, total: usize, theme: Theme) {
+    if total > DETAIL_LINES {
+        d.line(Line::styled(
+            format!("  … and {} more (listed below the heading)", total - DETAIL_LINES),
+            theme.dim(),
+        ));
     }
 }
 
@@ -86,12 +114,13 @@ impl Rows for AssignmentRows<'_> {
     }
 
     fn len(&self) -> usize {
-        self.items.len()
+        let a = &self.snap.assignment;
+        1 + a.orphans.len() + a.shards.iter().map(|s| 1 + s.objects.len()).sum::<usize>()
     }
 
     fn cells(&self, i: usize, theme: Theme) -> RowCells {
         let a = &self.snap.assignment;
-        let item = self.items[i];
+        let Some(item) = self.item(i) else { return RowCells::Wide(Line::default()) };
         match item {
             Item::OrphanHeading if a.orphans.is_empty() => RowCells::Wide(Line::styled(
                 "✓ no orphans: every object has a ready controller",
@@ -112,7 +141,7 @@ impl Rows for AssignmentRows<'_> {
                     }
                     None if st == ObjectState::Ready => Line::default(),
                     None if st == ObjectState::Suspended => Line::styled("suspended", theme.dim()),
-                    None => Line::styled(o.state.reason.clone(), theme.dim()),
+                    None => Line::styled(o.state.reason.to_string(), theme.dim()),
                 };
                 RowCells::Cols(vec![
                     Line::from(vec![
@@ -143,18 +172,19 @@ impl PanelView for AssignmentRows<'_> {
     }
 
     fn flux_key(&self, i: usize) -> Option<crate::model::objects::FluxKey> {
-        self.object(*self.items.get(i)?).map(|o| o.key.clone())
+        self.object(self.item(i)?).map(|o| o.key.clone())
     }
 
     fn details(&self, i: usize, theme: Theme) -> Details {
         let a = &self.snap.assignment;
         let plain = theme.tone(Tone::Plain);
-        match self.items[i] {
+        let Some(item) = self.item(i) else { return Details::new("gone") };
+        match item {
             Item::OrphanHeading => {
                 let mut d = Details::new("Orphans");
                 d.line("Objects labelled for a shard with no controller for their kind, or whose");
                 d.line("controller has no ready replica. Their status is not being updated.");
-                for o in a.orphans.iter() {
+                for o in a.orphans.iter().take(DETAIL_LINES) {
                     let (note, tone) =
                         o.orphan.map_or((String::new(), Tone::Plain), |x| orphan_note(x, &o.shard));
                     d.line(Line::from(vec![
@@ -162,6 +192,7 @@ impl PanelView for AssignmentRows<'_> {
                         Span::styled(note, theme.tone(tone)),
                     ]));
                 }
+                more_line(&mut d, a.orphans.len(), theme);
                 d
             }
             Item::ShardHeading(s) => {
@@ -174,13 +205,14 @@ impl PanelView for AssignmentRows<'_> {
                     has,
                     if shard.has_controllers { plain } else { theme.tone(Tone::Bad) },
                 );
-                for o in shard.objects.iter() {
+                for o in shard.objects.iter().take(DETAIL_LINES) {
                     let st = o.state.state;
                     d.line(Line::from(vec![
                         Span::raw(format!("  {}  ", o.key)),
                         Span::styled(format!("{} {}", state_glyph(st), st.as_str()), theme.state(st)),
                     ]));
                 }
+                more_line(&mut d, shard.objects.len(), theme);
                 d
             }
             item => {
@@ -189,10 +221,10 @@ impl PanelView for AssignmentRows<'_> {
                 let mut d = Details::new(o.key.to_string());
                 d.field(theme, "Shard", o.shard.clone(), plain);
                 d.field(theme, "State", format!("{} {}", state_glyph(st), st.as_str()), theme.state(st));
-                d.field(theme, "Reason", o.state.reason.clone(), plain);
-                d.field(theme, "Message", o.state.message.clone(), plain);
+                d.field(theme, "Reason", o.state.reason.to_string(), plain);
+                d.field(theme, "Message", o.state.message.to_string(), plain);
                 d.field(theme, "In this state", age_since(self.snap.taken_at, o.since), plain);
-                d.field(theme, "Revision", o.revision.clone().unwrap_or_else(|| "—".into()), plain);
+                d.field(theme, "Revision", o.revision.as_deref().unwrap_or("—").to_string(), plain);
                 if let Some(orphan) = o.orphan {
                     let (note, tone) = orphan_note(orphan, &o.shard);
                     d.field(theme, "Orphaned", note, theme.tone(tone));

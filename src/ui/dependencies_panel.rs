@@ -10,6 +10,7 @@ use crate::model::assignment::Orphan;
 use crate::model::flux_state::ObjectState;
 use crate::model::graph::{GraphNode, RootCause};
 use crate::model::objects::FluxKey;
+use crate::model::tree_rows::TreeRow;
 
 use super::PanelView;
 use super::details::Details;
@@ -27,10 +28,9 @@ enum Item {
     RootCause(usize),
 }
 
-/// The dependencies panel's rows.
+/// The dependencies panel's rows, read from the graph's row index for the rows drawn only.
 pub struct DependencyRows<'a> {
     snap: &'a Snapshot,
-    items: Vec<Item>,
 }
 
 /// Why an orphan's state says nothing about now, in words.
@@ -44,26 +44,22 @@ pub fn frozen_message(key: &FluxKey, shard: &str, orphan: Orphan) -> String {
     }
 }
 
-/// The root cause of a node when it lies elsewhere (a failed node is its own cause and
-/// says so in its message column already).
-fn blocked_by(node: &GraphNode) -> Option<&RootCause> {
-    node.root_cause.as_ref().filter(|rc| rc.missing.is_some() || rc.key.as_ref() != Some(&node.key))
-}
-
 impl<'a> DependencyRows<'a> {
     /// Rows for this snapshot.
     pub fn new(snap: &'a Snapshot) -> DependencyRows<'a> {
-        let g = &snap.dependencies;
-        // One pass in storage order (a persistent vector iterates fast, indexes slower).
-        let blocked: Vec<bool> = g.nodes.iter().map(|n| blocked_by(n).is_some()).collect();
-        let mut items: Vec<Item> = (0..g.cycles.len()).map(Item::Cycle).collect();
-        for &i in &g.tree.order {
-            items.push(Item::Node(i));
-            if blocked[i] {
-                items.push(Item::RootCause(i));
-            }
+        DependencyRows { snap }
+    }
+
+    /// What row `i` shows: the cycles first, then the tree with its root-cause lines.
+    fn item(&self, i: usize) -> Option<Item> {
+        let g = &self.snap.dependencies;
+        if i < g.cycles.len() {
+            return Some(Item::Cycle(i));
         }
-        DependencyRows { snap, items }
+        Some(match g.rows.row(i - g.cycles.len())? {
+            TreeRow::Node(t) => Item::Node(*g.tree.order.get(t)?),
+            TreeRow::Cause(t) => Item::RootCause(*g.tree.order.get(t)?),
+        })
     }
 
     /// The shard and verdict of an object nothing live reconciles (its state is frozen),
@@ -140,12 +136,13 @@ impl Rows for DependencyRows<'_> {
     }
 
     fn len(&self) -> usize {
-        self.items.len()
+        self.snap.dependencies.cycles.len() + self.snap.dependencies.rows.len()
     }
 
     fn cells(&self, i: usize, theme: Theme) -> RowCells {
         let g = &self.snap.dependencies;
-        match self.items[i] {
+        let Some(item) = self.item(i) else { return RowCells::Wide(Line::default()) };
+        match item {
             Item::Cycle(c) => {
                 let path: Vec<String> = g.cycles[c].iter().map(|k| self.name(k)).collect();
                 let text = format!("✕ dependency cycle: {}", path.join(" → "));
@@ -153,7 +150,8 @@ impl Rows for DependencyRows<'_> {
             }
             Item::RootCause(n) => {
                 let node = &g.nodes[n];
-                let mut line = blocked_by(node).map(|rc| root_cause_line(rc, theme)).unwrap_or_default();
+                let mut line =
+                    node.cause_elsewhere().map(|rc| root_cause_line(rc, theme)).unwrap_or_default();
                 line.spans.insert(0, Span::styled(format!("{}  ", self.guides(n, false)), theme.dim()));
                 RowCells::Wide(line)
             }
@@ -173,7 +171,7 @@ impl Rows for DependencyRows<'_> {
                         .filter(|rc| rc.key.as_ref() == Some(&node.key) && !rc.reason.is_empty())
                         .map(|rc| format!("{}: {}", rc.reason, rc.message))
                         .unwrap_or_default(),
-                    _ if node.state.reason.is_empty() => node.state.message.clone(),
+                    _ if node.state.reason.is_empty() => node.state.message.to_string(),
                     _ => format!("{}: {}", node.state.reason, node.state.message),
                 };
                 // A frozen state is shown as such: it may have been true once, not now.
@@ -215,8 +213,8 @@ impl Rows for DependencyRows<'_> {
     /// A root cause line also matches its object's name, so a filter keeps them together.
     fn text(&self, i: usize) -> String {
         let row = self.cells(i, Theme::new(true)).plain();
-        match self.items[i] {
-            Item::RootCause(n) => format!("{} {row}", self.snap.dependencies.nodes[n].key),
+        match self.item(i) {
+            Some(Item::RootCause(n)) => format!("{} {row}", self.snap.dependencies.nodes[n].key),
             _ => row,
         }
     }
@@ -232,16 +230,17 @@ impl PanelView for DependencyRows<'_> {
     }
 
     fn flux_key(&self, i: usize) -> Option<FluxKey> {
-        match self.items.get(i)? {
-            Item::Node(n) | Item::RootCause(n) => Some(self.snap.dependencies.nodes[*n].key.clone()),
+        match self.item(i)? {
+            Item::Node(n) | Item::RootCause(n) => Some(self.snap.dependencies.nodes.get(n)?.key.clone()),
             Item::Cycle(_) => None,
         }
     }
 
     fn details(&self, i: usize, theme: Theme) -> Details {
         let g = &self.snap.dependencies;
-        let n = match self.items[i] {
-            Item::Cycle(c) => {
+        let n = match self.item(i) {
+            None => return Details::new(""),
+            Some(Item::Cycle(c)) => {
                 let mut d = Details::new("Dependency cycle");
                 d.line(Line::styled(
                     "These objects wait on each other; none can ever become Ready:",
@@ -252,7 +251,7 @@ impl PanelView for DependencyRows<'_> {
                 }
                 return d;
             }
-            Item::Node(n) | Item::RootCause(n) => n,
+            Some(Item::Node(n) | Item::RootCause(n)) => n,
         };
         let node = &g.nodes[n];
         let s = node.state.state;
@@ -262,23 +261,23 @@ impl PanelView for DependencyRows<'_> {
         if let Some((shard, o)) = self.orphan(&node.key) {
             d.field(theme, "Frozen", frozen_message(&node.key, shard, o), theme.tone(Tone::Warn));
         }
-        d.field(theme, "Reason", node.state.reason.clone(), plain);
-        d.field(theme, "Message", node.state.message.clone(), plain);
+        d.field(theme, "Reason", node.state.reason.to_string(), plain);
+        d.field(theme, "Message", node.state.message.to_string(), plain);
         let since = node
             .state
             .since
             .map(|t| format!("{} ago ({})", age_since(self.snap.taken_at, node.since), t.to_rfc3339()));
         d.field(theme, "In this state", since.unwrap_or_else(|| "unknown".into()), plain);
-        d.field(theme, "Revision", node.revision.clone().unwrap_or_else(|| "—".into()), plain);
+        d.field(theme, "Revision", node.revision.as_deref().unwrap_or("—").to_string(), plain);
         d.field(theme, "Depth", node.depth.to_string(), plain);
-        if let Some(rc) = blocked_by(node) {
+        if let Some(rc) = node.cause_elsewhere() {
             d.heading(theme, "Blocked by");
             d.line(root_cause_line(rc, theme));
         }
         if !node.depends_on.is_empty() || !node.missing.is_empty() {
             d.heading(theme, "Depends on");
             for dep in &node.depends_on {
-                let state = g.nodes.iter().find(|m| &m.key == dep).map(|m| m.state.state);
+                let state = g.node(dep).map(|m| m.state.state);
                 let (text, style) = state.map_or(("?".to_string(), theme.dim()), |st| {
                     (format!("{} {}", state_glyph(st), st.as_str()), theme.state(st))
                 });
@@ -290,7 +289,7 @@ impl PanelView for DependencyRows<'_> {
             }
         }
         let dependents: Vec<&GraphNode> =
-            g.nodes.iter().filter(|m| m.depends_on.contains(&node.key)).map(|m| &**m).collect();
+            g.needed_by.get(n).into_iter().flatten().filter_map(|&m| g.nodes.get(m)).map(|m| &**m).collect();
         if !dependents.is_empty() {
             d.heading(theme, "Needed by");
             for m in dependents {

@@ -249,7 +249,12 @@ fn suspended() -> StateDetail {
 }
 
 fn unknown() -> StateDetail {
-    StateDetail { state: ObjectState::Unknown, reason: String::new(), message: String::new(), since: None }
+    StateDetail {
+        state: ObjectState::Unknown,
+        reason: Default::default(),
+        message: Default::default(),
+        since: None,
+    }
 }
 
 const REV: &str = "main@sha1:4f2a9c1e";
@@ -312,7 +317,7 @@ fn assignment(graph: &DependencyGraph) -> AssignmentView {
             state: n.map(|n| n.state.clone()).unwrap_or_else(|| ready(10_790)),
             age_secs: n.map_or(Some(10_790), |n| n.age_secs),
             since: n.map_or(Some(now() - Duration::seconds(10_790)), |n| n.since),
-            revision: n.map_or(Some(REV.to_string()), |n| n.revision.clone()),
+            revision: n.map_or(Some(REV.into()), |n| n.revision.clone()),
             orphan,
             key,
         })

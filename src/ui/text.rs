@@ -90,7 +90,11 @@ pub fn kind_short(kind: FluxKind) -> &'static str {
 /// `name`, or `namespace/name` when outside the Flux namespace (most objects live there,
 /// so repeating it would waste a third of an 80-column row).
 pub fn short_name(key: &FluxKey, flux_namespace: &str) -> String {
-    if key.namespace == flux_namespace { key.name.clone() } else { format!("{}/{}", key.namespace, key.name) }
+    if *key.namespace == *flux_namespace {
+        key.name.to_string()
+    } else {
+        format!("{}/{}", key.namespace, key.name)
+    }
 }
 
 /// A revision with its digest cut to 8 characters (`main@sha1:4f2a9c1e77…` → `main@4f2a9c1e`);

@@ -96,6 +96,7 @@ fn find_cluster() -> Result<Cluster, String> {
     cluster
         .kubectl(&["get", "--raw", "/readyz", "--request-timeout=5s"])
         .map_err(|e| format!("API server not ready: {e}"))?;
+    cluster.settled_nodes(Duration::from_secs(120))?;
     Ok(cluster)
 }
 
@@ -124,6 +125,39 @@ fn describe(args: &[&str], out: &Output) -> String {
 }
 
 impl Cluster {
+    /// Waits until every node is Ready with no not-ready/unreachable taint: a test binary
+    /// that restarted the apiserver (or failed a node) before this one may leave nodes
+    /// tainted for a while, and pods would then be evicted or stay unscheduled under the
+    /// next binary's tests.
+    fn settled_nodes(&self, deadline: Duration) -> Result<(), String> {
+        let start = Instant::now();
+        loop {
+            let nodes = self.get_json(&["get", "nodes"])?;
+            let unsettled: Vec<String> = nodes["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|n| {
+                    let tainted = n["spec"]["taints"].as_array().into_iter().flatten().any(|t| {
+                        matches!(
+                            t["key"].as_str(),
+                            Some("node.kubernetes.io/unreachable" | "node.kubernetes.io/not-ready")
+                        )
+                    });
+                    tainted || condition(n, "Ready") != Some("True")
+                })
+                .map(|n| n["metadata"]["name"].as_str().unwrap_or_default().to_string())
+                .collect();
+            if unsettled.is_empty() {
+                return Ok(());
+            }
+            if start.elapsed() >= deadline {
+                return Err(format!("nodes not Ready (or still tainted) after {deadline:?}: {unsettled:?}"));
+            }
+            thread::sleep(Duration::from_millis(500));
+        }
+    }
+
     fn command(&self) -> Command {
         let mut cmd = Command::new(&self.kubectl);
         cmd.arg("--kubeconfig").arg(&self.kubeconfig);

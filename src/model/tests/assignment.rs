@@ -14,7 +14,7 @@ fn objects_go_to_their_labelled_shard_and_unlabelled_to_main() {
     assert_eq!(shards, ["main", "shard1", "shard2", "shard3"]);
     assert!(view.orphans.is_empty());
     let names =
-        |i: usize| -> Vec<String> { view.shards[i].objects.iter().map(|o| o.key.name.clone()).collect() };
+        |i: usize| -> Vec<String> { view.shards[i].objects.iter().map(|o| o.key.name.to_string()).collect() };
     assert_eq!(names(0), ["flux-system", "flux-system"]);
     assert_eq!(
         names(2),
@@ -58,7 +58,7 @@ fn a_helm_release_on_a_shard_with_only_a_source_controller_is_orphaned() {
     assert!(edge.is_some_and(|s| s.has_controllers));
     assert_eq!(view.orphans.len(), 1);
     assert_eq!(
-        (view.orphans[0].key.name.as_str(), view.orphans[0].orphan),
+        (view.orphans[0].key.name.as_ref(), view.orphans[0].orphan),
         ("frontend", Some(Orphan::NoController))
     );
 }
@@ -70,7 +70,7 @@ fn objects_of_a_shard_whose_controller_has_no_ready_replica() {
     put(&mut model, down);
     let view = assignment(&model, now());
     let orphaned: Vec<(&str, Option<Orphan>)> =
-        view.orphans.iter().map(|o| (o.key.name.as_str(), o.orphan)).collect();
+        view.orphans.iter().map(|o| (o.key.name.as_ref(), o.orphan)).collect();
     // infra-controllers is shard3's only Kustomization; its stale Ready=True is not believed.
     assert_eq!(orphaned, [("infra-controllers", Some(Orphan::ControllerNotReady))]);
     assert_eq!(view.orphans[0].state.state, ObjectState::Ready);
@@ -82,7 +82,7 @@ fn a_deleted_controller_orphans_its_objects_as_no_controller() {
     change(&mut model, Change::Deleted(ObjectId::Deployment(NS.into(), "helm-controller-shard3".into())));
     let view = assignment(&model, now());
     assert_eq!(view.orphans.len(), 1);
-    assert_eq!(view.orphans[0].key.name, "postgres-operator");
+    assert_eq!(&*view.orphans[0].key.name, "postgres-operator");
     assert_eq!(view.orphans[0].orphan, Some(Orphan::NoController));
 }
 
@@ -106,6 +106,6 @@ fn label_values_without_controllers_follow_discovered_shards_in_natural_order() 
     let view = assignment(&model, now());
     let shards: Vec<&str> = view.shards.iter().map(|s| s.shard.as_str()).collect();
     assert_eq!(shards, ["main", "shard1", "shard2", "shard3", "blue", "shard4", "shard10"]);
-    let keys: Vec<&str> = view.orphans.iter().map(|o| o.key.name.as_str()).collect();
+    let keys: Vec<&str> = view.orphans.iter().map(|o| o.key.name.as_ref()).collect();
     assert_eq!(keys, ["k-blue", "k-shard10", "k-shard4"], "orphans sorted by key");
 }

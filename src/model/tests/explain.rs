@@ -126,7 +126,7 @@ fn a_waiting_dependent_is_explained_down_to_the_unschedulable_pod() {
     assert_eq!(e.outcome, Outcome::NotReady);
     assert_eq!(e.state.as_ref().map(|s| s.state), Some(ObjectState::Waiting));
     let chain: Vec<(&str, ObjectState)> =
-        e.chain.iter().map(|l| (l.key.name.as_str(), l.state.state)).collect();
+        e.chain.iter().map(|l| (l.key.name.as_ref(), l.state.state)).collect();
     assert_eq!(chain, [("demo-after-stuck", ObjectState::Waiting), ("demo-stuck", ObjectState::Failed)]);
     assert_eq!(e.root_cause.as_ref().and_then(|r| r.key.clone()), Some(ks_key("demo-stuck")));
     assert_eq!(e.waits_for_of, Some(ks_key("demo-stuck")));
@@ -352,7 +352,7 @@ fn events_are_capped_per_object_and_pending_pods_follow_the_watch() {
 fn snapshot_explains_every_blocked_object_and_keeps_json_version_1() {
     let m = stuck(vec![unschedulable_pod().into()]);
     let snap = Snapshot::of(&m, now());
-    let keys: Vec<&str> = snap.explanations.iter().map(|e| e.key.name.as_str()).collect();
+    let keys: Vec<&str> = snap.explanations.iter().map(|e| e.key.name.as_ref()).collect();
     assert_eq!(keys, ["demo-after-stuck", "demo-stuck"]);
     let json = serde_json::to_value(&snap).expect("json");
     assert_eq!(json["version"], 1);
@@ -364,7 +364,7 @@ fn snapshot_explains_every_blocked_object_and_keeps_json_version_1() {
 
     // The demo: infra-controllers' webhook pod is the cause of infra-configs and apps waiting.
     let demo = Snapshot::of(&demo_model(now()), now());
-    let apps = demo.explanations.iter().find(|e| e.key.name == "apps").expect("apps explained");
+    let apps = demo.explanations.iter().find(|e| &*e.key.name == "apps").expect("apps explained");
     assert!(apps.cause.starts_with("pod cert-manager/cert-manager-webhook-"), "{}", apps.cause);
     assert_eq!(apps.chain.len(), 3);
 }

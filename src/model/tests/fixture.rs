@@ -26,7 +26,7 @@ fn seed_stack_has_the_thirteen_deployments_of_three_shards() {
 #[test]
 fn flux_stack_labels_the_infra_chain_round_robin() {
     let model = flux_stack(now(), &["a", "b"], &["n1", "n2"]);
-    let shard = |name: &str| model.flux.values().find(|o| o.key.name == name).and_then(|o| o.shard.clone());
+    let shard = |name: &str| model.flux.values().find(|o| &*o.key.name == name).and_then(|o| o.shard.clone());
     assert_eq!(shard("infra-sources").as_deref(), Some("a"));
     assert_eq!(shard("infra-crds").as_deref(), Some("b"));
     assert_eq!(shard("infra-controllers").as_deref(), Some("a"));
@@ -67,7 +67,7 @@ fn demo_model_tells_its_story() {
     );
     assert_eq!(v.len(), 2);
 
-    let apps = snap.dependencies.nodes.iter().find(|n| n.key.name == "apps");
+    let apps = snap.dependencies.nodes.iter().find(|n| &*n.key.name == "apps");
     let cause = apps.and_then(|n| n.root_cause.clone());
     assert_eq!(
         cause.map(|c| (c.key.map(|k| k.name), c.reason)),
@@ -79,7 +79,7 @@ fn demo_model_tells_its_story() {
         .iter()
         .flat_map(|s| s.objects.iter())
         .filter(|o| o.state.state != ObjectState::Ready)
-        .map(|o| (o.key.name.as_str(), o.state.state))
+        .map(|o| (o.key.name.as_ref(), o.state.state))
         .collect();
     assert_eq!(
         states,
@@ -92,7 +92,7 @@ fn demo_model_tells_its_story() {
             ("tenants", ObjectState::Unknown),
         ]
     );
-    let tenants = snap.assignment.orphans.iter().find(|o| o.key.name == "tenants");
+    let tenants = snap.assignment.orphans.iter().find(|o| &*o.key.name == "tenants");
     assert_eq!(tenants.map(|o| (o.shard.as_str(), o.orphan)), Some(("shard4", Some(Orphan::NoController))));
     assert!(snap.overall.reasons.contains(&"1 object orphaned (shard4 has no controller)".to_string()));
 }

@@ -12,7 +12,7 @@ fn graph_of(objects: Vec<FluxObject>) -> DependencyGraph {
 }
 
 fn node<'a>(g: &'a DependencyGraph, name: &str) -> &'a GraphNode {
-    let found = g.nodes.iter().find(|n| n.key.name == name);
+    let found = g.nodes.iter().find(|n| &*n.key.name == name);
     found.unwrap_or_else(|| panic!("{name} in graph"))
 }
 
@@ -31,7 +31,7 @@ fn waiting(o: FluxObject) -> FluxObject {
 #[test]
 fn seed_chain_has_depths_and_no_root_causes_when_ready() {
     let g = dependency_graph(&seed_stack(now()), now());
-    let order: Vec<(&str, usize)> = g.nodes.iter().map(|n| (n.key.name.as_str(), n.depth)).collect();
+    let order: Vec<(&str, usize)> = g.nodes.iter().map(|n| (n.key.name.as_ref(), n.depth)).collect();
     assert_eq!(
         order,
         [
@@ -78,7 +78,7 @@ fn root_cause_down_a_three_deep_chain() {
         let rc = node(&g, name).root_cause.clone();
         let rc = rc.unwrap_or_else(|| panic!("{name} is blocked"));
         assert_eq!(rc.key, Some(ks_key("infra-controllers")), "{name}");
-        assert_eq!((rc.state, rc.reason.as_str()), (ObjectState::Failed, "HealthCheckFailed"));
+        assert_eq!((rc.state, rc.reason.as_ref()), (ObjectState::Failed, "HealthCheckFailed"));
         assert!(rc.message.contains("cert-manager-webhook"));
     }
     assert_eq!(node(&g, "apps").depth, 3);
@@ -107,8 +107,8 @@ fn a_missing_dependency_is_the_root_cause() {
     let Some(rc) = rc else { panic!("apps is blocked") };
     assert_eq!(rc.key, None);
     assert_eq!(rc.missing, Some(DependencyRef { namespace: NS.into(), name: "infra-controllers".into() }));
-    assert_eq!((rc.state, rc.reason.as_str()), (ObjectState::Unknown, "DependencyNotFound"));
-    assert_eq!(rc.message, "dependency 'flux-system/infra-controllers' not found");
+    assert_eq!((rc.state, rc.reason.as_ref()), (ObjectState::Unknown, "DependencyNotFound"));
+    assert_eq!(rc.message, "dependency 'flux-system/infra-controllers' not found".into());
     assert_eq!(node(&g, "infra-configs").missing.len(), 1);
     assert_eq!(node(&g, "infra-configs").depth, 0, "a missing dependency adds no depth");
 }
@@ -136,10 +136,10 @@ fn a_cycle_is_found_once_and_blocks_without_looping() {
     for name in ["a", "b", "c", "d"] {
         let rc = node(&g, name).root_cause.clone();
         let Some(rc) = rc else { panic!("{name} is blocked") };
-        assert_eq!((rc.key, rc.reason.as_str()), (Some(ks_key("a")), "DependencyCycle"), "{name}");
+        assert_eq!((rc.key, rc.reason.as_ref()), (Some(ks_key("a")), "DependencyCycle"), "{name}");
         assert_eq!(
             rc.message,
-            "dependency cycle: flux-system/a -> flux-system/c -> flux-system/b -> flux-system/a"
+            "dependency cycle: flux-system/a -> flux-system/c -> flux-system/b -> flux-system/a".into()
         );
     }
     assert_eq!([node(&g, "a").depth, node(&g, "b").depth, node(&g, "d").depth], [0, 0, 1]);
@@ -150,7 +150,7 @@ fn a_self_loop_is_a_cycle() {
     let g = graph_of(vec![waiting(kustomization(NS, "narcissus", None, &["narcissus"]))]);
     assert_eq!(g.cycles, [vec![ks_key("narcissus")]]);
     let rc = node(&g, "narcissus").root_cause.clone();
-    assert_eq!(rc.map(|r| r.reason), Some("DependencyCycle".to_string()));
+    assert_eq!(rc.map(|r| r.reason), Some("DependencyCycle".into()));
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn a_suspended_dependency_blocks_its_dependents() {
     assert_eq!(node(&g, "infra").root_cause, None, "suspended itself is not blocked");
     let rc = node(&g, "apps").root_cause.clone();
     let rc = rc.map(|r| (r.key, r.state, r.reason));
-    assert_eq!(rc, Some((Some(ks_key("infra")), ObjectState::Suspended, "Suspended".to_string())));
+    assert_eq!(rc, Some((Some(ks_key("infra")), ObjectState::Suspended, "Suspended".into())));
 }
 
 #[test]
@@ -186,7 +186,7 @@ fn a_failed_or_stale_object_is_its_own_root_cause() {
     for (name, state, reason, message) in cases {
         let rc = node(&g, name).root_cause.clone();
         let rc = rc.map(|r| (r.key, r.state, r.reason, r.message));
-        assert_eq!(rc, Some((Some(ks_key(name)), state, reason.to_string(), message.to_string())));
+        assert_eq!(rc, Some((Some(ks_key(name)), state, reason.into(), message.into())));
     }
 }
 
@@ -220,8 +220,11 @@ fn a_never_reconciled_chain_points_at_its_missing_source() {
     let bottom = node(&g, "infra-sources");
     assert_eq!(bottom.state.state, ObjectState::Unknown);
     let cause = bottom.root_cause.as_ref().expect("an unreconciled object has a root cause");
-    assert_eq!(cause.reason, "SourceNotFound");
-    assert_eq!(cause.message, "waiting for its source: GitRepository/flux-system/infra does not exist");
+    assert_eq!(cause.reason, "SourceNotFound".into());
+    assert_eq!(
+        cause.message,
+        "waiting for its source: GitRepository/flux-system/infra does not exist".into()
+    );
 }
 
 #[test]
@@ -235,7 +238,7 @@ fn a_never_reconciled_object_names_its_source_when_that_is_not_ready() {
         ),
     ]);
     let cause = node(&g, "infra-sources").root_cause.clone().expect("root cause");
-    assert_eq!(cause.reason, "SourceNotReady");
+    assert_eq!(cause.reason, "SourceNotReady".into());
     assert!(
         cause.message.starts_with("waiting for its source: GitRepository/flux-system/infra is Unknown"),
         "{}",

@@ -59,7 +59,7 @@ fn nonsense_objects_yield_views_not_panics() {
     let snap = Snapshot::of(&model, now());
     // Two self-loops, each once: `x` (three edges to itself) and the nameless one (`""` and `/`).
     let loops: Vec<(&str, usize)> =
-        snap.dependencies.cycles.iter().map(|c| (c[0].name.as_str(), c.len())).collect();
+        snap.dependencies.cycles.iter().map(|c| (c[0].name.as_ref(), c.len())).collect();
     assert_eq!(loops, [("", 1), ("x", 1)]);
     assert!(snap.placement.nodes.iter().any(|n| n.name == "nowhere"));
     // The empty-named Deployment with no replicas is a controller that is Down.

@@ -14,30 +14,30 @@ fn ready_reads_reason_message_and_age() {
     let k = with_ready(ks(), ago(now(), 90));
     let s = object_state(&k);
     assert_eq!(s.state, ObjectState::Ready);
-    assert_eq!(s.reason, "ReconciliationSucceeded");
-    assert_eq!(s.message, format!("Applied revision: {REVISION}"));
+    assert_eq!(s.reason, "ReconciliationSucceeded".into());
+    assert_eq!(s.message, format!("Applied revision: {REVISION}").into());
     assert_eq!(state_age_secs(&k, &s, now()), Some(90));
 }
 
 #[test]
 fn progressing_is_ready_unknown_while_reconciling() {
     let s = object_state(&with_progressing(ks(), now()));
-    assert_eq!((s.state, s.reason.as_str()), (ObjectState::Progressing, "Progressing"));
+    assert_eq!((s.state, s.reason.as_ref()), (ObjectState::Progressing, "Progressing"));
 }
 
 #[test]
 fn waiting_is_dependency_not_ready() {
     let s = object_state(&with_waiting(ks(), now()));
     assert_eq!(s.state, ObjectState::Waiting);
-    assert_eq!(s.message, "dependency 'flux-system/infra-configs' is not ready");
+    assert_eq!(s.message, "dependency 'flux-system/infra-configs' is not ready".into());
 }
 
 #[test]
 fn failed_keeps_the_failure_reason_not_the_retry() {
     let k = with_failed(ks(), "BuildFailed", "kustomize build failed: accumulating resources", now());
     let s = object_state(&k);
-    assert_eq!((s.state, s.reason.as_str()), (ObjectState::Failed, "BuildFailed"));
-    assert!(k.condition("Reconciling").is_some_and(|c| c.reason == "ProgressingWithRetry"));
+    assert_eq!((s.state, s.reason.as_ref()), (ObjectState::Failed, "BuildFailed"));
+    assert!(k.condition("Reconciling").is_some_and(|c| &*c.reason == "ProgressingWithRetry"));
 }
 
 #[test]
@@ -52,13 +52,13 @@ fn stalled_is_failed_with_the_stalled_reason() {
         last_transition: Some(now()),
     });
     let s = object_state(&hr);
-    assert_eq!((s.state, s.reason.as_str()), (ObjectState::Failed, "RetriesExceeded"));
+    assert_eq!((s.state, s.reason.as_ref()), (ObjectState::Failed, "RetriesExceeded"));
 }
 
 #[test]
 fn suspended_overrides_a_frozen_ready_true() {
     let k = with_suspended(with_ready(ks(), ago(now(), 3600)));
-    assert!(k.condition("Ready").is_some_and(|c| c.status == "True"));
+    assert!(k.condition("Ready").is_some_and(|c| &*c.status == "True"));
     assert_eq!(object_state(&k).state, ObjectState::Suspended);
     // Even a frozen failure reads as Suspended: the controller no longer acts on it.
     let f = with_suspended(with_failed(ks(), "HealthCheckFailed", "timeout", now()));
@@ -107,7 +107,7 @@ fn oci_helm_repository_counts_as_ready_without_conditions() {
 #[test]
 fn ready_messages_match_what_each_kind_writes() {
     let repo = with_ready(flux_object(FluxKind::GitRepository, NS, "flux-system", None), now());
-    assert_eq!(object_state(&repo).message, format!("stored artifact for revision '{REVISION}'"));
+    assert_eq!(object_state(&repo).message, format!("stored artifact for revision '{REVISION}'").into());
     let hr = with_ready(helm_release("cert-manager", "cert-manager", None, &[]), now());
     assert_eq!(hr.revision.as_deref(), Some("v1.16.2"));
     assert!(

@@ -69,7 +69,7 @@ fn a_leader_change_and_a_failed_kustomization_are_logged() {
     let dep = model.deployments["kustomize-controller-shard1"].clone();
     let new_pod = pod_of(&dep, WORKERS[0], now());
     put(&mut model, lease_of(&dep, &new_pod, now()));
-    let k = model.flux.values().find(|o| o.key.name == "infra-sources").cloned();
+    let k = model.flux.values().find(|o| &*o.key.name == "infra-sources").cloned();
     let Some(k) = k else { panic!("seed has infra-sources") };
     put(&mut model, with_failed(k, "ArtifactFailed", "artifact not found", now()));
     let log = messages(&model);

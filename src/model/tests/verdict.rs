@@ -53,7 +53,7 @@ fn failing_when_a_shard_controller_is_down() {
 #[test]
 fn failing_when_an_object_failed() {
     let mut model = seed_stack(now());
-    let k = model.flux.values().find(|o| o.key.name == "infra-configs").cloned();
+    let k = model.flux.values().find(|o| &*o.key.name == "infra-configs").cloned();
     let Some(k) = k else { panic!("seed has infra-configs") };
     put(&mut model, with_failed(k, "HealthCheckFailed", "health check failed after 5m0s", now()));
     let o = judge(&model);
@@ -105,7 +105,7 @@ fn degraded_for_a_placement_violation() {
 #[test]
 fn degraded_when_an_object_waits_for_long_but_not_when_briefly() {
     let mut model = seed_stack(now());
-    let k = model.flux.values().find(|o| o.key.name == "infra-configs").cloned();
+    let k = model.flux.values().find(|o| &*o.key.name == "infra-configs").cloned();
     let Some(k) = k else { panic!("seed has infra-configs") };
     put(&mut model, with_progressing(k.clone(), ago(now(), 120)));
     assert_eq!(judge(&model).verdict, Verdict::Healthy, "2m of progress is normal");
@@ -118,7 +118,7 @@ fn degraded_when_an_object_waits_for_long_but_not_when_briefly() {
 #[test]
 fn a_long_wait_names_its_root_cause() {
     let mut model = seed_stack(now());
-    let get = |m: &Model, n: &str| m.flux.values().find(|o| o.key.name == n).cloned();
+    let get = |m: &Model, n: &str| m.flux.values().find(|o| &*o.key.name == n).cloned();
     let (Some(crds), Some(ctl)) = (get(&model, "infra-crds"), get(&model, "infra-controllers")) else {
         panic!("seed chain")
     };

@@ -144,13 +144,13 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
             Step::Delete { kind: k, name } => Change::Deleted(ObjectId::Flux(FluxKey {
                 kind: kind(*k),
                 namespace: NS.into(),
-                name: format!("o{name}"),
+                name: format!("o{name}").into(),
             })),
             Step::Relist { drop } => {
                 let keep: Vec<Object> = model
                     .flux
                     .values()
-                    .filter(|o| o.key.kind == FluxKind::Kustomization && o.key.name != format!("o{drop}"))
+                    .filter(|o| o.key.kind == FluxKind::Kustomization && *o.key.name != format!("o{drop}"))
                     .cloned()
                     .map(Object::Flux)
                     .collect();
@@ -229,7 +229,7 @@ fn a_status_change_redoes_the_chain_above_it_only() {
     let mut views = Views::new();
     let before = views.refresh(&mut model, at);
     let node =
-        |s: &Snapshot, n: &str| s.dependencies.nodes.iter().find(|g| g.key.name == n).cloned().unwrap();
+        |s: &Snapshot, n: &str| s.dependencies.nodes.iter().find(|g| &*g.key.name == n).cloned().unwrap();
     assert_eq!(
         node(&before, "o2").root_cause.as_ref().and_then(|c| c.key.clone()).map(|k| k.name),
         Some("o0".into())
@@ -242,7 +242,7 @@ fn a_status_change_redoes_the_chain_above_it_only() {
     );
     // Rows nothing reaches are shared with the previous snapshot, not copied.
     let untouched =
-        |s: &Snapshot| s.dependencies.nodes.iter().find(|g| g.key.name == "flux-system").cloned().unwrap();
+        |s: &Snapshot| s.dependencies.nodes.iter().find(|g| &*g.key.name == "flux-system").cloned().unwrap();
     assert!(std::sync::Arc::ptr_eq(&untouched(&before), &untouched(&after)));
 }
 

@@ -22,7 +22,7 @@ fn a_resumed_watch_is_live_on_its_first_event_without_a_relist() {
     let ks = with_ready(kustomization(NS, "resumed", Some("shard1"), &[]), now());
     put(&mut model, ks);
     assert_eq!(model.watch(KS), WatchState::Live);
-    assert!(model.flux.keys().any(|k| k.name == "resumed"));
+    assert!(model.flux.keys().any(|k| &*k.name == "resumed"));
     let last: Vec<_> =
         model.log.iter().rev().take(2).map(|e| (e.subject.as_str(), e.message.as_str())).collect();
     assert!(last.contains(&("watch/kustomizations", "watching")), "{last:?}");
