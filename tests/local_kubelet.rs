@@ -101,7 +101,9 @@ fn sigkill_of_each_shards_kustomize_controller_is_restarted_visibly_and_the_shar
             if restarts > *before && c["state"]["running"].is_object() { Ok(c) } else { Err(format!("{c}")) }
         });
         assert_eq!(status["lastState"]["terminated"]["exitCode"], 137, "{status}");
-        let (new_pid, same_pod) = process(name).unwrap();
+        // The kubelet writes its status file at the end of a round, after the pods' patches.
+        let (new_pid, same_pod) =
+            wait_until(DEADLINE, &format!("{name} running in the status file"), || process(name));
         assert_ne!(new_pid, *pid, "{name} runs as a new process");
         assert_eq!(&same_pod, pod, "{name} is restarted in its own pod, not moved");
         // And as Events from the kubelet of the pod's node, as `kubectl describe pod` lists
