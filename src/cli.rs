@@ -16,6 +16,7 @@ use crate::headless::chaos::{ChaosOptions, ChaosRequest};
 use crate::headless::explain::ExplainOptions;
 use crate::headless::flux_action::{FluxActionOptions, FluxVerb};
 use crate::headless::{self, SnapshotOptions};
+use crate::local::command::{ControllersAction, GitServerAction, LocalAction};
 use crate::node_host::HostKind;
 
 /// Examples shown under `--help` (and in the man page).
@@ -76,6 +77,14 @@ pub enum Command {
         /// The options file `up` wrote.
         #[arg(long, value_name = "FILE")]
         options: PathBuf,
+    },
+    /// The local world by hand: its control plane, builds, Flux CRDs, Git server and
+    /// controllers (what `up --target local` does in steps; the scripts in
+    /// tests/localcluster/ call these).
+    Local {
+        /// The step.
+        #[command(subcommand)]
+        action: LocalCommand,
     },
     /// Print the model once (shards, placement, objects, graph, orphans, verdict) and exit.
     Snapshot {
@@ -256,17 +265,6 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// The Nodes kind would register for a kind config, as a JSON v1 List (what the local
-    /// control plane's scripts apply; they read the kind config only through this).
-    #[command(hide = true)]
-    KindNodes {
-        /// kind config (default: the built-in copy of kind-config.yaml).
-        #[arg(long, value_name = "FILE")]
-        kind_config: Option<PathBuf>,
-        /// What to print instead of the List.
-        #[command(flatten)]
-        output: KindNodesOutput,
-    },
     /// Break things on purpose to watch failover; each action asks for confirmation.
     ///
     /// Exit codes: 0 done, 1 the action failed, 2 cannot act here (cluster unreachable,
@@ -284,16 +282,159 @@ pub enum Command {
     },
 }
 
-/// What `kind-nodes` prints.
-#[derive(Debug, Clone, clap::Args)]
-#[group(multiple = false)]
-pub struct KindNodesOutput {
-    /// Only the node names, one a line.
-    #[arg(long)]
-    names: bool,
-    /// Only the shards the nodes are labelled for with this key, one a line, in node order.
-    #[arg(long, value_name = "KEY")]
-    shards: Option<String>,
+/// The steps of `local`. Environment: SHARDWATCH_CLUSTER_NAME (default shardwatch),
+/// SHARDWATCH_KIND_CONFIG, SHARDWATCH_APISERVER_PORT, SHARDWATCH_GIT_PORT, SHARDWATCH_CACHE, ...
+/// (README, "The local world").
+#[derive(Debug, Clone, Subcommand)]
+pub enum LocalCommand {
+    /// Start (or reuse) the local cluster, building its binaries on first use; print the kubeconfig path.
+    Start,
+    /// Stop the local kubelet (with the Flux controllers), the Git server and every process of the cluster.
+    Stop,
+    /// Running or not, and the nodes (exit 1 when not running).
+    Status,
+    /// Print the cluster's kubeconfig path (exit 1 when there is none).
+    Kubeconfig,
+    /// Print the folder of the cached control-plane binaries (no build).
+    Bin,
+    /// Stop a node's heartbeats: it goes NotReady after the grace period.
+    FailNode {
+        /// Node name.
+        node: String,
+        /// Wait until it is NotReady.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Resume a node's heartbeats: it goes Ready again.
+    RestoreNode {
+        /// Node name.
+        node: String,
+        /// Wait until it is Ready.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Run the cached kubectl against the cluster (put `--` before its arguments).
+    Kubectl {
+        /// kubectl's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
+    /// SIGKILL the cluster's kube-apiserver only (an outage; the rest keeps running).
+    StopApiserver,
+    /// Start the kube-apiserver again with the same flags.
+    StartApiserver {
+        /// Return once started, without waiting for /readyz.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// SIGSTOP the cluster's etcd: /version still answers, lists hang (a slow initial list).
+    PauseEtcd,
+    /// SIGCONT the cluster's etcd.
+    ResumeEtcd,
+    /// Compact etcd's history up to its current revision (printed), as etcdctl compact would.
+    CompactEtcd,
+    /// Build the control plane's binaries into the cache unless there; print their folder.
+    Build,
+    /// Build Flux's source-, kustomize- and helm-controller into the cache unless there; print their folder.
+    BuildFlux,
+    /// Install Flux's CRDs (from the controllers' Go modules) into the cluster of the kubeconfig in use.
+    FluxCrds,
+    /// The local Git server that serves the manifests folder to the Flux controllers.
+    GitServer {
+        /// What to do.
+        #[arg(value_enum)]
+        action: GitServerArg,
+    },
+    /// The local kubelet that runs the Flux controllers (`up --target local` starts it).
+    Controllers {
+        /// What to do.
+        #[arg(value_enum)]
+        action: ControllersArg,
+    },
+    /// Be the Git server (what `git-server start` runs in the background).
+    #[command(hide = true)]
+    GitServe {
+        /// Folder of the bare repositories.
+        #[arg(long)]
+        root: PathBuf,
+        /// Port.
+        #[arg(long)]
+        port: u16,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        addr: String,
+    },
+    /// Be notification-controller's stand-in (what the local kubelet runs as its pod).
+    #[command(hide = true)]
+    NotificationStandIn {
+        /// Where /healthz and /readyz answer.
+        #[arg(long)]
+        health_addr: String,
+    },
+}
+
+/// What `local git-server` does.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GitServerArg {
+    /// Publish the manifests folder (SHARDWATCH_MANIFESTS, else ./manifests) when it changed, serve it, print the URL.
+    Start,
+    /// Stop the server.
+    Stop,
+    /// Print the repository URL (exit 1 when not serving).
+    Url,
+    /// Commit the manifests folder into the served repository.
+    Publish,
+}
+
+/// What `local controllers` does.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ControllersArg {
+    /// One line per controller; exit 0 only when all run.
+    Status,
+    /// Stop the kubelet, which stops every controller (they release their Leases).
+    Stop,
+    /// Print the kubelet's folder (kubelet.log, logs/, status).
+    Dir,
+}
+
+impl LocalCommand {
+    fn action(&self, kubeconfig: Option<&PathBuf>) -> LocalAction {
+        match self {
+            Self::Start => LocalAction::Start,
+            Self::Stop => LocalAction::Stop,
+            Self::Status => LocalAction::Status,
+            Self::Kubeconfig => LocalAction::Kubeconfig,
+            Self::Bin => LocalAction::Bin,
+            Self::FailNode { node, wait } => LocalAction::FailNode { node: node.clone(), wait: *wait },
+            Self::RestoreNode { node, wait } => LocalAction::RestoreNode { node: node.clone(), wait: *wait },
+            Self::Kubectl { args } => LocalAction::Kubectl { args: args.clone() },
+            Self::StopApiserver => LocalAction::StopApiserver,
+            Self::StartApiserver { no_wait } => LocalAction::StartApiserver { wait: !*no_wait },
+            Self::PauseEtcd => LocalAction::PauseEtcd(true),
+            Self::ResumeEtcd => LocalAction::PauseEtcd(false),
+            Self::CompactEtcd => LocalAction::CompactEtcd,
+            Self::Build => LocalAction::Build,
+            Self::BuildFlux => LocalAction::BuildFlux,
+            Self::FluxCrds => LocalAction::FluxCrds { kubeconfig: kubeconfig.cloned() },
+            Self::GitServer { action } => LocalAction::GitServer(match action {
+                GitServerArg::Start => GitServerAction::Start,
+                GitServerArg::Stop => GitServerAction::Stop,
+                GitServerArg::Url => GitServerAction::Url,
+                GitServerArg::Publish => GitServerAction::Publish,
+            }),
+            Self::Controllers { action } => LocalAction::Controllers(match action {
+                ControllersArg::Status => ControllersAction::Status,
+                ControllersArg::Stop => ControllersAction::Stop,
+                ControllersArg::Dir => ControllersAction::Dir,
+            }),
+            Self::GitServe { root, port, addr } => {
+                LocalAction::GitServe { root: root.clone(), port: *port, addr: addr.clone() }
+            }
+            Self::NotificationStandIn { health_addr } => {
+                LocalAction::NotificationStandIn { health_addr: health_addr.clone() }
+            }
+        }
+    }
 }
 
 /// The actions of `chaos`.
@@ -569,6 +710,9 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
             Ok(0)
         }
         Some(Command::Man) => crate::shell_docs::man_page(&mut std::io::stdout()).map(|()| 0),
+        Some(Command::Local { action }) => {
+            crate::local::command::run(action.action(cli.kubeconfig.as_ref())).await
+        }
         Some(Command::Kubelet { options }) => {
             crate::local::kubelet::run(&crate::local::kubelet::read_options(options)?).await?;
             Ok(0)
@@ -648,18 +792,6 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 kubeconfig_flag: cli.kubeconfig.clone(),
             };
             up::down(&opts, &mut Steps::new()).await?;
-            Ok(0)
-        }
-        Some(Command::KindNodes { kind_config, output }) => {
-            let config = crate::kind_config::KindConfig::read(kind_config.as_deref())?;
-            let lines = match (&output.shards, output.names) {
-                (Some(key), _) => config.shards(key),
-                (None, true) => config.node_names(),
-                (None, false) => vec![serde_json::to_string_pretty(&config.node_list())?],
-            };
-            for line in lines {
-                println!("{line}");
-            }
             Ok(0)
         }
         Some(Command::Render { out, force, shard }) => {

@@ -1,7 +1,7 @@
 //! The kind config (`kind-config.yaml`): the cluster's name and its nodes with their roles
 //! and labels, read once into a typed value. `up` takes the shards from it, the kind target
-//! the cluster name, and the local control plane its Nodes (`shardwatch kind-nodes`, which
-//! the scripts call, prints them from here: this is the one parser of the file).
+//! the cluster name, and the local control plane its Nodes (`local/control_plane.rs`): this
+//! is the one parser of the file.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -204,7 +204,7 @@ impl KindConfig {
                     "metadata": {
                         "name": name,
                         "labels": labels,
-                        // kwok manages the nodes that carry this annotation (see cluster.sh).
+                        // kwok manages the nodes that carry this annotation (see local/node_failure.rs).
                         "annotations": { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
                     },
                     "spec": spec,

@@ -49,7 +49,7 @@ pub fn path_in(cache: &Path, instance: &str) -> PathBuf {
 }
 
 fn path() -> PathBuf {
-    path_in(&crate::local::cache_dir(), &instance())
+    path_in(&crate::cache::cache_dir(), &instance())
 }
 
 /// Records `up`'s outcome (a record that cannot be written only costs the defaults later).

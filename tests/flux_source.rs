@@ -147,9 +147,12 @@ fn assembles_a_flux_shaped_install_from_module_files() {
             "Role/source-controller-leader-election",
             "Role/kustomize-controller-leader-election",
             "Role/helm-controller-leader-election",
+            // The stand-in's own, so its process (the local kubelet runs one) can elect a leader.
+            "Role/notification-controller-leader-election",
             "RoleBinding/source-controller-leader-election",
             "RoleBinding/kustomize-controller-leader-election",
             "RoleBinding/helm-controller-leader-election",
+            "RoleBinding/notification-controller-leader-election",
             "Service/source-controller",
             "Service/notification-controller",
             "Deployment/source-controller",
@@ -197,6 +200,10 @@ fn assembles_a_flux_shaped_install_from_module_files() {
     assert_eq!(str_at(leader, "/roleRef/name"), "source-controller-leader-election");
     let role = find(&objects, "Role", "source-controller-leader-election");
     assert_eq!(str_at(role, "/rules/0/resources/0"), "leases", "rules come from the module");
+    let stand_in = find(&objects, "RoleBinding", "notification-controller-leader-election");
+    assert_eq!(str_at(stand_in, "/subjects/0/name"), "notification-controller");
+    let stand_in = find(&objects, "Role", "notification-controller-leader-election");
+    assert_eq!(str_at(stand_in, "/rules/0/resources/0"), "leases");
 
     // Controllers send events to notification-controller, as in Flux's install; it does not.
     let args = |c: &str| {

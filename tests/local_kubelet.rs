@@ -1,6 +1,7 @@
 //! The local kubelet (`shardwatch kubelet`, started by `up --target local`) against the
 //! real local cluster and the real Flux controllers: a controller process that dies is
-//! restarted with back-off and the restart shows on its pod, as a kubelet reports it; an
+//! restarted with back-off and the restart shows on its pod and in its Events, as a kubelet
+//! reports it; an
 //! API server that dies comes back, and with it every Flux controller's leadership
 //! (kube-controller-manager and kube-scheduler run without leader election, so they wait
 //! the outage out; a new Deployment's pods show they work again);
@@ -100,9 +101,34 @@ fn sigkill_of_each_shards_kustomize_controller_is_restarted_visibly_and_the_shar
             if restarts > *before && c["state"]["running"].is_object() { Ok(c) } else { Err(format!("{c}")) }
         });
         assert_eq!(status["lastState"]["terminated"]["exitCode"], 137, "{status}");
-        let (new_pid, same_pod) = process(name).unwrap();
+        // The kubelet writes its status file at the end of a round, after the pods' patches.
+        let (new_pid, same_pod) =
+            wait_until(DEADLINE, &format!("{name} running in the status file"), || process(name));
         assert_ne!(new_pid, *pid, "{name} runs as a new process");
         assert_eq!(&same_pod, pod, "{name} is restarted in its own pod, not moved");
+        // And as Events from the kubelet of the pod's node, as `kubectl describe pod` lists
+        // them: a BackOff Warning, then Started again.
+        let reasons = wait_until(DEADLINE, &format!("BackOff and Started Events of {pod}"), || {
+            let selector = format!("involvedObject.name={pod}");
+            let list = cluster.get_json(&["-n", FLUX_NS, "get", "events", "--field-selector", &selector])?;
+            let events = list["items"].as_array().cloned().unwrap_or_default();
+            let from_kubelet: Vec<&Value> =
+                events.iter().filter(|e| e["source"]["component"] == "kubelet").collect();
+            let back_off = from_kubelet.iter().find(|e| e["reason"] == "BackOff" && e["type"] == "Warning");
+            let started = from_kubelet.iter().filter(|e| e["reason"] == "Started").count();
+            match back_off {
+                Some(b) if started >= 2 => {
+                    Ok((b["message"].clone(), b["involvedObject"]["fieldPath"].clone()))
+                }
+                _ => Err(format!("{} Events from the kubelet, {started} Started", from_kubelet.len())),
+            }
+        });
+        let message = reasons.0.as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("Back-off ") && message.contains("s restarting failed container "),
+            "{reasons:?}"
+        );
+        assert!(reasons.1.as_str().unwrap_or_default().starts_with("spec.containers{"), "{reasons:?}");
     }
     // Each new process takes the Lease over once the killed one's runs out.
     all_healthy(&mut follow);
@@ -131,12 +157,18 @@ fn an_api_server_restart_brings_every_leader_back_and_pods_are_scheduled_again()
     let new_pid: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
     assert_ne!(new_pid, pid, "a new kube-apiserver process");
 
-    // Every Flux leader renews its Lease after the restart, each as its current pod.
+    // Every Flux leader renews its Lease after the restart, each as its current pod: the
+    // seed's 13 controllers (3 × (main + 3 shards), and notification-controller, which the
+    // local world runs as shardwatch's stand-in).
     wait_until(DEADLINE, "every Lease renewed after the restart", || {
         let flux = cluster.get_json(&["-n", FLUX_NS, "get", "leases"])?;
         let leases: Vec<&Value> = flux["items"].as_array().into_iter().flatten().collect();
-        if leases.len() != 12 {
+        if leases.len() != 13 {
             return Err(format!("{} Leases", leases.len()));
+        }
+        let holders: Vec<&str> = leases.iter().filter_map(|l| l["spec"]["holderIdentity"].as_str()).collect();
+        if !holders.iter().any(|h| h.starts_with("notification-controller-")) {
+            return Err(format!("no notification-controller leader among {holders:?}"));
         }
         let stale: Vec<&str> = leases
             .iter()

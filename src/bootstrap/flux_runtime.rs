@@ -1,8 +1,7 @@
 //! The real Flux controllers on the local target: built from the Go module proxy on first
-//! use, run as local processes (one main set and one set per shard, the scripts'
-//! `flux-controllers.sh`), reading the infrastructure layer from a local Git server
-//! (`git-server.sh`). The local cluster has no kubelet to run Flux's own pods, so without
-//! these nothing would reconcile there.
+//! use, run as local processes by the local kubelet (one main set and one set per shard),
+//! reading the infrastructure layer from the local Git server. kwok runs no pods, so
+//! without these nothing would reconcile there.
 //!
 //! Each function reports whether it changed anything, so a second `up` can say truthfully
 //! that nothing changed: starting what already runs is no change.
@@ -13,12 +12,10 @@ use std::time::Duration;
 use color_eyre::eyre::{Result, WrapErr, bail};
 use tokio::process::Command;
 
+use crate::local::component_build::{self, FluxVersions};
+use crate::local::git_server::GitServer;
 use crate::local::kubelet::{self, KubeletOptions};
-use crate::local::{self, cache_dir, which};
-
-/// The Flux version the controllers are built at when `SHARDWATCH_FLUX_VERSION` is unset
-/// (the scripts' default).
-const FLUX_VERSION: &str = "v2.7.3";
+use crate::local::which;
 
 /// The controllers the scripts build and the kubelet runs.
 const CONTROLLERS: [&str; 3] = kubelet::CONTROLLERS;
@@ -27,13 +24,13 @@ const CONTROLLERS: [&str; 3] = kubelet::CONTROLLERS;
 /// which runs `sh`, `hostname` and `mount` inside it).
 const PROCESS_TOOLS: [&str; 4] = ["unshare", "sh", "hostname", "mount"];
 
-/// Where the built controllers are: `SHARDWATCH_FLUX_BIN`, else the scripts' cache folder.
+/// Where the built controllers are: `SHARDWATCH_FLUX_BIN`, else the cache folder of the
+/// Flux version.
 pub fn bin_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("SHARDWATCH_FLUX_BIN") {
         return PathBuf::from(dir);
     }
-    let version = std::env::var("SHARDWATCH_FLUX_VERSION").unwrap_or_else(|_| FLUX_VERSION.to_string());
-    cache_dir().join(format!("flux-{version}")).join("bin")
+    FluxVersions::from_env().bin_dir()
 }
 
 /// Whether all three controllers are already built.
@@ -89,9 +86,9 @@ pub fn build_expectation() -> String {
     }
 }
 
-/// Builds the controllers unless cached (`build-flux.sh`, whose log says where they are).
+/// Builds the controllers unless cached (the log says where they are).
 pub async fn build(progress: &mut dyn FnMut(&str)) -> Result<()> {
-    local::script_ok("build-flux.sh", &[], None, progress)
+    component_build::build_flux(&FluxVersions::from_env(), progress)
         .await
         .wrap_err("building the Flux controllers from the Go module proxy failed")
         .map(|_| ())
@@ -105,33 +102,39 @@ pub struct Served {
     pub changed: bool,
 }
 
-/// Publishes the compiled-in `manifests/` tree on the local Git server, starting it if
-/// needed (`git-server.sh start`), on loopback or on `bind` (kind's gateway address). On
-/// failure a server this run started is stopped again.
-pub async fn serve_manifests(bind: Option<&str>, progress: &mut dyn FnMut(&str)) -> Result<Served> {
-    let env: Vec<(&str, &str)> = bind.map(|a| ("SHARDWATCH_GIT_ADDR", a)).into_iter().collect();
-    let was = local::script_with("git-server.sh", &["url"], None, &env, &mut |_| {}).await?;
-    let before = if was.success { head(&was.stdout).await } else { None };
-    install_manifests()?;
-    let out = local::script_with("git-server.sh", &["start"], None, &env, progress).await?;
-    let url = out.stdout.lines().last().unwrap_or_default().to_string();
-    if !out.success || url.is_empty() {
-        if !was.success {
-            let _ = local::script("git-server.sh", &["stop"], None, progress).await;
-        }
-        bail!("the local Git server did not start (`git-server.sh start` failed; its log lines are above)");
+/// The local cluster's Git server, on loopback or on `bind` (kind's gateway address).
+fn git_server(bind: Option<&str>) -> GitServer {
+    let mut server = GitServer::of_cluster(&kubelet::cluster_name());
+    if let Some(addr) = bind {
+        server.addr = addr.to_string();
     }
-    let after = head(&url).await;
-    Ok(Served { changed: !was.success || before != after, url })
+    server
 }
 
-/// Writes the compiled-in `manifests/` tree where the local Git server publishes it from.
-fn install_manifests() -> Result<()> {
-    let dir = local::manifests_dir();
-    if let Some(parent) = dir.parent() {
-        std::fs::create_dir_all(parent).wrap_err_with(|| format!("creating {}", parent.display()))?;
-    }
-    super::manifest_tree::write_to(&dir)
+/// Publishes the compiled-in `manifests/` tree on the local Git server, starting it if
+/// needed, on loopback or on `bind` (kind's gateway address). On failure a server this
+/// run started is stopped again.
+pub async fn serve_manifests(bind: Option<&str>, progress: &mut dyn FnMut(&str)) -> Result<Served> {
+    let server = git_server(bind);
+    let was = server.url();
+    let before = match &was {
+        Some(url) => head(url).await,
+        None => None,
+    };
+    let manifests = server.dir.join("manifests");
+    std::fs::create_dir_all(&server.dir).wrap_err_with(|| format!("creating {}", server.dir.display()))?;
+    super::manifest_tree::write_to(&manifests)?;
+    let url = match server.start(&manifests, progress).await {
+        Ok(url) => url,
+        Err(e) => {
+            if was.is_none() {
+                let _ = server.stop(progress).await;
+            }
+            return Err(e.wrap_err("the local Git server did not start"));
+        }
+    };
+    let after = head(&url).await;
+    Ok(Served { changed: was.is_none() || before != after, url })
 }
 
 /// The commit `main` points at on `url`, if it can be read.
@@ -165,8 +168,12 @@ pub async fn stop(progress: &mut dyn FnMut(&str)) -> Result<()> {
     if kubelet::stop(&kubelet::run_dir()).await {
         progress("local kubelet and its Flux controllers stopped");
     }
-    local::script_ok("git-server.sh", &["stop"], None, progress).await?;
-    Ok(())
+    stop_git_server(progress).await
+}
+
+/// Stops the local Git server, if it runs.
+pub async fn stop_git_server(progress: &mut dyn FnMut(&str)) -> Result<()> {
+    git_server(None).stop(progress).await
 }
 
 #[cfg(test)]

@@ -166,8 +166,7 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
     if real_controllers {
         // Before the cluster and an 11-minute build, not after.
         flux_runtime::preflight(serve_git)?;
-    } else if let Some(tool) = ["git", "python3"].into_iter().find(|t| serve_git && local::which(t).is_none())
-    {
+    } else if let Some(tool) = ["git"].into_iter().find(|t| serve_git && local::which(t).is_none()) {
         bail!("serving the infrastructure layer to the cluster needs `{tool}` on PATH; or pass --git-url");
     }
     if let Some(url) = &opts.git_url {
@@ -493,7 +492,7 @@ pub async fn down(opts: &DownOptions, steps: &mut Steps) -> Result<()> {
                 kind_host::Tools::on_path().map_err(|why| eyre!("`down --target kind` needs kind: {why}"))?;
             kind::delete(&tools, &name, &local::cache_dir()).await?;
             steps.detail(&format!("kind cluster {name} deleted"));
-            local::script_ok("git-server.sh", &["stop"], None, &mut |l| steps.detail(l)).await?;
+            flux_runtime::stop_git_server(&mut |l| steps.detail(l)).await?;
         }
         UpTarget::Current => bail!(
             "shardwatch did not create the current cluster, so `down` leaves it alone; \

@@ -27,7 +27,7 @@ finish() {
 # Compile first: on two cores a build next to the running control plane only slows both.
 # --all-targets here so the benchmark keeps compiling; it is run by `cargo bench` only.
 cargo test --all-targets --no-run "$@"
-# The scripts read kind-config.yaml through the binary just built (`shardwatch kind-nodes`).
+# The scripts here hand over to the binary just built (`shardwatch local …`).
 SHARDWATCH_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/shardwatch"
 export SHARDWATCH_BIN
 # Same reason; a no-op (0.01 s) once cached. Its last line is the bin folder.

@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use serde_json::{Map, Value, json};
 
-use super::stand_in::add_notification_stand_in;
+use super::flux_labels::{insert_labels, service_account};
+use super::stand_in::notification_stand_in;
 use super::{
-    CRD_DIR, DEPLOYMENT_FILE, FLUX_NAMESPACE, FLUX_VERSION, LEADER_ROLE_FILE, NOTIFICATION_CONTROLLER,
+    CRD_DIR, DEPLOYMENT_FILE, FLUX_NAMESPACE, LEADER_ROLE_FILE, NOTIFICATION_CONTROLLER,
     RECONCILER_BINDING_FILE, ROLE_FILE, SERVICE_FILE,
 };
 use crate::bootstrap::manifests::parse_documents;
@@ -59,23 +60,28 @@ pub fn assemble(modules: &[ModuleFiles]) -> Result<Vec<Value>> {
         out.cluster_role_bindings.push(reconciler_binding(&reconcilers));
     }
     if !seen.contains(NOTIFICATION_CONTROLLER) {
-        add_notification_stand_in(&mut out);
+        let [account, role, binding, service, deployment] = notification_stand_in();
+        out.service_accounts.push(account);
+        out.roles.push(role);
+        out.role_bindings.push(binding);
+        out.services.push(service);
+        out.deployments.push(deployment);
     }
     Ok(out.into_objects())
 }
 
 /// Objects of the install grouped by kind, so the output is in apply order.
 #[derive(Default)]
-pub(super) struct Install {
-    pub(super) namespace: Vec<Value>,
-    pub(super) crds: Vec<Value>,
-    pub(super) service_accounts: Vec<Value>,
-    pub(super) cluster_roles: Vec<Value>,
-    pub(super) cluster_role_bindings: Vec<Value>,
-    pub(super) roles: Vec<Value>,
-    pub(super) role_bindings: Vec<Value>,
-    pub(super) services: Vec<Value>,
-    pub(super) deployments: Vec<Value>,
+struct Install {
+    namespace: Vec<Value>,
+    crds: Vec<Value>,
+    service_accounts: Vec<Value>,
+    cluster_roles: Vec<Value>,
+    cluster_role_bindings: Vec<Value>,
+    roles: Vec<Value>,
+    role_bindings: Vec<Value>,
+    services: Vec<Value>,
+    deployments: Vec<Value>,
 }
 
 impl Install {
@@ -239,26 +245,6 @@ fn events_addr() -> String {
     format!("--events-addr=http://{NOTIFICATION_CONTROLLER}.{FLUX_NAMESPACE}.svc.cluster.local./")
 }
 
-/// Labels Flux's overlays put on everything; `component` only on a controller's own objects.
-fn flux_labels(component: Option<&str>) -> Vec<(&'static str, String)> {
-    let mut labels = vec![
-        ("app.kubernetes.io/part-of", "flux".to_string()),
-        ("app.kubernetes.io/instance", FLUX_NAMESPACE.to_string()),
-        ("app.kubernetes.io/version", FLUX_VERSION.to_string()),
-    ];
-    if let Some(c) = component {
-        labels.push(("app.kubernetes.io/component", c.to_string()));
-    }
-    labels
-}
-
-/// Adds Flux's labels to a label map.
-pub(super) fn insert_labels(labels: &mut Map<String, Value>, component: Option<&str>) {
-    for (k, v) in flux_labels(component) {
-        labels.insert(k.to_string(), json!(v));
-    }
-}
-
 fn add_labels(object: &mut Value, component: Option<&str>) -> Result<()> {
     insert_labels(object_entry(meta_mut(object)?, "labels")?, component);
     Ok(())
@@ -299,17 +285,6 @@ fn namespace_object() -> Value {
     labels.insert("pod-security.kubernetes.io/warn".into(), json!("restricted"));
     labels.insert("pod-security.kubernetes.io/warn-version".into(), json!("latest"));
     json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FLUX_NAMESPACE, "labels": labels}})
-}
-
-/// The ServiceAccount a controller's pods run as, named after the controller.
-pub(super) fn service_account(controller: &str) -> Value {
-    let mut labels = Map::new();
-    insert_labels(&mut labels, Some(controller));
-    json!({
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": {"name": controller, "namespace": FLUX_NAMESPACE, "labels": labels},
-    })
 }
 
 /// A (Cluster)RoleBinding of the controllers' service accounts to a (Cluster)Role of the same name.

@@ -13,6 +13,7 @@
 //! [`shard_install`]: super::shard_transform::shard_install
 
 mod assemble;
+mod flux_labels;
 mod stand_in;
 
 use std::collections::BTreeMap;

@@ -9,8 +9,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::discovery::ApiResource;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
@@ -18,12 +18,15 @@ use tokio::task::JoinHandle;
 use super::backoff::Backoff;
 use super::cri_log::{self, Stream};
 use super::pod_choice::ChosenPod;
+use super::pod_event::{ContainerEvent, event_object};
 use super::pod_report::{ContainerState, Report, Terminated, logs_object};
 use super::process;
 use super::service_account::{self, Credentials};
 
 /// How long a stopped process may take to release its Lease before it is SIGKILLed.
 const GRACE: Duration = Duration::from_secs(20);
+/// Events kept for the API while it cannot be reached, at most.
+const MAX_PENDING_EVENTS: usize = 20;
 /// Field manager of everything the kubelet writes.
 pub const MANAGER: &str = "shardwatch-kubelet";
 
@@ -82,6 +85,8 @@ pub struct Container {
     report: Option<Report>,
     logs_pending: bool,
     credentials: Option<Credentials>,
+    /// Events not recorded yet, with the pod and the time they are about.
+    events: Vec<(ContainerEvent, ChosenPod, DateTime<Utc>)>,
 }
 
 impl Container {
@@ -99,6 +104,7 @@ impl Container {
             report: None,
             logs_pending: false,
             credentials: None,
+            events: Vec::new(),
         }
     }
 
@@ -207,6 +213,9 @@ impl Container {
             delay.as_secs()
         ));
         self.run = None;
+        if let Some(pod) = &self.pod {
+            self.events.push((ContainerEvent::BackOff(delay.as_secs()), pod.clone(), Utc::now()));
+        }
         self.report = self.pod.as_ref().map(|p| Report {
             container: p.container.clone(),
             image: p.image.clone(),
@@ -221,6 +230,10 @@ impl Container {
     pub fn stop(&mut self, kill: bool, said: &mut Vec<String>) {
         let Some(mut run) = self.run.take() else { return };
         let name = self.spec.name.clone();
+        if let Some(pod) = &self.pod {
+            let why = if kill { "its node died" } else { "its pod went away" };
+            self.events.push((ContainerEvent::Killing(why.into()), pod.clone(), Utc::now()));
+        }
         if kill {
             process::signal_group(run.pid, libc::SIGKILL);
             said.push(format!("{name} (pid {}) killed: its node died", run.pid));
@@ -260,6 +273,7 @@ impl Container {
                     self.spec.name, pod.name, self.restarts
                 ));
                 self.run = Some(Run { child, pid, started: now, started_at });
+                self.events.push((ContainerEvent::Started, pod.clone(), started_at));
                 self.report = Some(Report {
                     container: pod.container.clone(),
                     image: pod.image.clone(),
@@ -284,6 +298,7 @@ impl Container {
     /// Sends the pending status and Logs object; kept for the next round if the API
     /// cannot be reached (during an API server outage the processes run on regardless).
     async fn send(&mut self, ctx: &Context, said: &mut Vec<String>) {
+        self.record_events(ctx).await;
         let Some(pod) = self.pod.clone() else { return };
         if let Some(report) = &self.report {
             let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
@@ -326,6 +341,32 @@ impl Container {
                     self.logs_pending = false;
                 }
                 Err(_) => {}
+            }
+        }
+    }
+}
+
+impl Container {
+    /// Records the pending Events, oldest first; what the API refuses is dropped (a pod
+    /// gone meanwhile), what cannot reach it is kept for the next round.
+    async fn record_events(&mut self, ctx: &Context) {
+        // A long API server outage must not pile them up: the newest tell the story.
+        let excess = self.events.len().saturating_sub(MAX_PENDING_EVENTS);
+        self.events.drain(..excess);
+        let events: Api<Event> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+        while let Some((event, pod, at)) = self.events.first().cloned() {
+            let object: Event = match serde_json::from_value(event_object(&event, &pod, &ctx.namespace, at)) {
+                Ok(e) => e,
+                Err(_) => {
+                    self.events.remove(0);
+                    continue;
+                }
+            };
+            match events.create(&PostParams::default(), &object).await {
+                Ok(_) | Err(kube::Error::Api(_)) => {
+                    self.events.remove(0);
+                }
+                Err(_) => return,
             }
         }
     }

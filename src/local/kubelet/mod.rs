@@ -14,6 +14,7 @@ mod container;
 mod control_plane;
 mod cri_log;
 mod pod_choice;
+mod pod_event;
 mod pod_report;
 mod process;
 mod service_account;
@@ -29,10 +30,13 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use container::{Container, Context, ControllerSpec, View};
 use control_plane::ControlPlane;
-pub use process::signal_group;
+pub use control_plane::alive;
+pub use process::{new_session, signal_group};
 
 /// The controllers of each set, in port order.
 pub const CONTROLLERS: [&str; 3] = ["source-controller", "kustomize-controller", "helm-controller"];
+/// The one unsharded controller, run as shardwatch's stand-in.
+pub const NOTIFICATION_CONTROLLER: &str = "notification-controller";
 
 /// Everything the kubelet needs; written beside its pid so a second `up` can tell
 /// whether the running one is the same.
@@ -61,12 +65,20 @@ pub struct KubeletOptions {
 /// The kubelet's folder for the local cluster named by the environment (beside kwokctl's
 /// folder of the cluster, which `kwokctl delete` removes).
 pub fn run_dir() -> PathBuf {
-    super::cache_dir().join("kwok").join(format!("{}.kubelet", cluster_name()))
+    run_dir_of(&cluster_name())
 }
 
-/// The local cluster's name (`SHARDWATCH_CLUSTER_NAME`, as the scripts read it).
+/// The kubelet's folder for local cluster `name`.
+pub fn run_dir_of(name: &str) -> PathBuf {
+    crate::cache::cache_dir().join("kwok").join(format!("{name}.kubelet"))
+}
+
+/// The local cluster's name: `SHARDWATCH_CLUSTER_NAME`, else `shardwatch`.
 pub fn cluster_name() -> String {
-    std::env::var("SHARDWATCH_CLUSTER_NAME").unwrap_or_else(|_| "shardwatch".into())
+    std::env::var("SHARDWATCH_CLUSTER_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "shardwatch".into())
 }
 
 impl KubeletOptions {
@@ -83,7 +95,7 @@ impl KubeletOptions {
         let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
         Self {
             kubeconfig: kubeconfig.to_path_buf(),
-            cluster_dir: super::cache_dir().join("kwok").join("clusters").join(&name),
+            cluster_dir: crate::cache::cache_dir().join("kwok").join("clusters").join(&name),
             run_dir: run_dir(),
             flux_bin,
             namespace: namespace.to_string(),
@@ -139,7 +151,22 @@ impl KubeletOptions {
                 specs.push(ControllerSpec { name, binary: self.flux_bin.join(controller), args, dirs });
             }
         }
+        // notification-controller is not built (its module is not on the Go proxy): its pod
+        // runs shardwatch's stand-in, which holds its Lease and answers its probes.
+        let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("shardwatch"));
+        let health = format!("--health-addr={}", self.notification_health());
+        specs.push(ControllerSpec {
+            name: NOTIFICATION_CONTROLLER.into(),
+            binary: exe,
+            args: vec!["local".into(), "notification-stand-in".into(), health],
+            dirs: Vec::new(),
+        });
         specs
+    }
+
+    /// The notification-controller stand-in's health address: the set after the shards.
+    fn notification_health(&self) -> String {
+        format!("127.0.0.1:{}", self.port(self.shards.len() + 1, 0, 1))
     }
 
     /// Each controller's health address, for readiness.
@@ -151,6 +178,7 @@ impl KubeletOptions {
                 out.push((name, format!("127.0.0.1:{}", self.port(si, ci, 1))));
             }
         }
+        out.push((NOTIFICATION_CONTROLLER.into(), self.notification_health()));
         out
     }
 
@@ -165,7 +193,7 @@ impl KubeletOptions {
 }
 
 /// The pid of the running kubelet of `run_dir`, if one runs.
-fn running_pid(run_dir: &Path) -> Option<u32> {
+pub fn running_pid(run_dir: &Path) -> Option<u32> {
     let pid: u32 = std::fs::read_to_string(run_dir.join("kubelet.pid")).ok()?.trim().parse().ok()?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let is_ours = cmdline.split(|b| *b == 0).any(|arg| arg == b"kubelet");
@@ -387,7 +415,7 @@ mod tests {
     #[test]
     fn every_set_runs_three_controllers_on_its_own_ports_and_label() {
         let specs = opts().controllers();
-        assert_eq!(specs.len(), 9);
+        assert_eq!(specs.len(), 10);
         let kc_b = specs.iter().find(|s| s.name == "kustomize-controller-b").unwrap();
         assert!(kc_b.args.contains(&"--watch-label-selector=example.com/shard=b".to_string()));
         assert!(kc_b.args.contains(&"--health-addr=127.0.0.1:19824".to_string()));
@@ -395,5 +423,9 @@ mod tests {
         assert!(main.args.contains(&"--watch-label-selector=!example.com/shard".to_string()));
         assert!(main.args.contains(&"--storage-adv-addr=127.0.0.1:19802".to_string()));
         assert_eq!(main.binary, Path::new("/bin/source-controller"));
+        // The 10th: notification-controller's stand-in, on the ports after the last shard's.
+        let notification = specs.iter().find(|s| s.name == "notification-controller").unwrap();
+        assert_eq!(notification.args, ["local", "notification-stand-in", "--health-addr=127.0.0.1:19831"]);
+        assert_eq!(opts().health_addresses().last().unwrap().1, "127.0.0.1:19831");
     }
 }
