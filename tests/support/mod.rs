@@ -97,6 +97,7 @@ fn find_cluster() -> Result<Cluster, String> {
         .kubectl(&["get", "--raw", "/readyz", "--request-timeout=5s"])
         .map_err(|e| format!("API server not ready: {e}"))?;
     cluster.settled_nodes(Duration::from_secs(120))?;
+    cluster.settled_controllers(Duration::from_secs(180))?;
     Ok(cluster)
 }
 
@@ -156,6 +157,32 @@ impl Cluster {
             }
             thread::sleep(Duration::from_millis(500));
         }
+    }
+
+    /// Waits until kube-controller-manager acts on new objects again: a new namespace gets
+    /// its default ServiceAccount. After an apiserver restart (a previous binary's outage
+    /// tests) its informers can stay backed off for a minute or more, and until then no
+    /// namespace gets that account, so no pod can be created in it.
+    fn settled_controllers(&self, deadline: Duration) -> Result<(), String> {
+        let name = unique_name("sw-settle");
+        self.kubectl(&["create", "namespace", &name])?;
+        let start = Instant::now();
+        let result = loop {
+            match self.kubectl(&["-n", &name, "get", "serviceaccount", "default"]) {
+                Ok(_) => break Ok(()),
+                Err(e) if start.elapsed() >= deadline => {
+                    break Err(format!(
+                        "no default ServiceAccount in a new namespace after {deadline:?}: {e}"
+                    ));
+                }
+                Err(_) => thread::sleep(Duration::from_millis(500)),
+            }
+        };
+        let _ = self.kubectl(&["delete", "namespace", &name, "--wait=false"]);
+        if start.elapsed() > Duration::from_secs(5) {
+            eprintln!("kube-controller-manager took {:?} to act on a new namespace", start.elapsed());
+        }
+        result
     }
 
     fn command(&self) -> Command {
