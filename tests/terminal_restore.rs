@@ -82,9 +82,14 @@ fn a_resize_storm_while_drawing_leaves_it_drawing_and_restorable() {
     }
     assert!(!term.wait_exit(Duration::from_millis(10)), "the dashboard died in the resize storm");
     term.resize(120, 40);
-    term.send("1");
-    // It still draws, at the last size.
-    term.wait_for("Shards [", Duration::from_secs(10));
+    // It still draws, at the last size: a panel border spanning all 120 columns.
+    support::wait_until(Duration::from_secs(10), "a full-width frame after the storm", || {
+        let screen = term.contents();
+        let full = screen
+            .lines()
+            .any(|l| l.starts_with('┌') && l.trim_end().ends_with('┐') && l.chars().count() == 120);
+        if full { Ok(()) } else { Err(format!("screen:\n{screen}")) }
+    });
     term.send("q");
     ended_restored(&mut term, "q after a resize storm");
 }

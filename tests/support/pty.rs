@@ -54,10 +54,12 @@ impl Terminal {
 
     /// Resizes the terminal (the program gets SIGWINCH) and the screen it is read through.
     pub fn resize(&self, cols: u16, rows: u16) {
+        // The screen first: a frame the program draws for the new size (it may draw the
+        // moment SIGWINCH arrives) must not be read at the old one.
+        self.parser.lock().unwrap().set_size(nonzero(rows), nonzero(cols));
         self.master
             .resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 })
             .expect("resize the pseudo-terminal");
-        self.parser.lock().unwrap().set_size(nonzero(rows), nonzero(cols));
     }
 
     /// The program's process id.
