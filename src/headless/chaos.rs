@@ -72,38 +72,7 @@ pub async fn run(opts: &ChaosOptions) -> Result<i32> {
             return Ok(CANNOT);
         }
     };
-    let what = action.describe(&opts.flux_namespace);
-    if !opts.yes && !std::io::stdin().is_terminal() {
-        eprintln!(
-            "shardwatch: refusing to {what}: stdin is not a terminal, so it cannot be confirmed; \
-             pass --yes to confirm non-interactively"
-        );
-        return Ok(REFUSED);
-    }
-    let (client, info) = match cluster::connect(&opts.connect).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("shardwatch: {e:#}");
-            return Ok(CANNOT);
-        }
-    };
-    if !opts.yes {
-        eprintln!("cluster: context {} at {}", info.context, info.server);
-        if !confirmed(&what, &mut std::io::stdin().lock(), &mut std::io::stderr())? {
-            eprintln!("shardwatch: not confirmed; nothing changed");
-            return Ok(REFUSED);
-        }
-    }
-    match cluster::actions::perform(&client, &opts.flux_namespace, &action).await {
-        Ok(done) => {
-            println!("{done}");
-            Ok(0)
-        }
-        Err(e) => {
-            eprintln!("shardwatch: {e:#}");
-            Ok(FAILED)
-        }
-    }
+    confirm_and_perform(&opts.connect, &opts.flux_namespace, opts.yes, &action).await
 }
 
 /// Asks "About to <what>. Type yes to continue:" and reads one line; only `yes` confirms.
@@ -113,6 +82,48 @@ pub fn confirmed(what: &str, input: &mut dyn BufRead, prompt: &mut dyn Write) ->
     let mut line = String::new();
     input.read_line(&mut line)?;
     Ok(line.trim() == "yes")
+}
+
+/// The part every confirmed action shares (chaos's and Flux's): refused when it cannot be
+/// confirmed, the cluster named before asking unless `yes`, then done; the exit code.
+pub async fn confirm_and_perform(
+    connect: &ConnectOptions,
+    flux_namespace: &str,
+    yes: bool,
+    action: &Action,
+) -> Result<i32> {
+    let what = action.describe(flux_namespace);
+    if !yes && !std::io::stdin().is_terminal() {
+        eprintln!(
+            "shardwatch: refusing to {what}: stdin is not a terminal, so it cannot be confirmed; \
+             pass --yes to confirm non-interactively"
+        );
+        return Ok(REFUSED);
+    }
+    let (client, info) = match cluster::connect(connect).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("shardwatch: {e:#}");
+            return Ok(CANNOT);
+        }
+    };
+    if !yes {
+        eprintln!("cluster: context {} at {}", info.context, info.server);
+        if !confirmed(&what, &mut std::io::stdin().lock(), &mut std::io::stderr())? {
+            eprintln!("shardwatch: not confirmed; nothing changed");
+            return Ok(REFUSED);
+        }
+    }
+    match cluster::actions::perform(&client, flux_namespace, action).await {
+        Ok(done) => {
+            println!("{done}");
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("shardwatch: {e:#}");
+            Ok(FAILED)
+        }
+    }
 }
 
 /// The command as typed, for messages that come before anything is resolved.

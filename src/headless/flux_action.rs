@@ -2,16 +2,12 @@
 //! with `chaos`'s rules: refused under `--read-only`, confirmed on the terminal unless
 //! `--yes`, never waiting on a pipe (exit 3 for each refusal).
 
-use std::io::IsTerminal;
-
 use color_eyre::eyre::Result;
 
-use super::chaos::confirmed;
+use super::chaos::confirm_and_perform;
 use super::explain::parse_target;
-use crate::cluster::{self, ConnectOptions, actions::Action};
+use crate::cluster::{ConnectOptions, actions::Action};
 
-/// Exit code: the action failed.
-const FAILED: i32 = 1;
 /// Exit code: it cannot be done here (bad object, cluster unreachable).
 const CANNOT: i32 = 2;
 /// Exit code: refused (`--read-only`, or not confirmed).
@@ -76,36 +72,5 @@ pub async fn run(opts: &FluxActionOptions) -> Result<i32> {
         FluxVerb::Suspend => Action::Suspend { key, suspend: true },
         FluxVerb::Resume => Action::Suspend { key, suspend: false },
     };
-    let what = action.describe(&opts.flux_namespace);
-    if !opts.yes && !std::io::stdin().is_terminal() {
-        eprintln!(
-            "shardwatch: refusing to {what}: stdin is not a terminal, so it cannot be confirmed; \
-             pass --yes to confirm non-interactively"
-        );
-        return Ok(REFUSED);
-    }
-    let (client, info) = match cluster::connect(&opts.connect).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("shardwatch: {e:#}");
-            return Ok(CANNOT);
-        }
-    };
-    if !opts.yes {
-        eprintln!("cluster: context {} at {}", info.context, info.server);
-        if !confirmed(&what, &mut std::io::stdin().lock(), &mut std::io::stderr())? {
-            eprintln!("shardwatch: not confirmed; nothing changed");
-            return Ok(REFUSED);
-        }
-    }
-    match cluster::actions::perform(&client, &opts.flux_namespace, &action).await {
-        Ok(done) => {
-            println!("{done}");
-            Ok(0)
-        }
-        Err(e) => {
-            eprintln!("shardwatch: {e:#}");
-            Ok(FAILED)
-        }
-    }
+    confirm_and_perform(&opts.connect, &opts.flux_namespace, opts.yes, &action).await
 }

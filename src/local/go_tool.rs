@@ -41,15 +41,8 @@ pub async fn go(
     env: &[(&str, &str)],
     progress: &mut dyn FnMut(&str),
 ) -> Result<String> {
-    let mut child = Command::new("go")
-        .args(args)
-        .current_dir(dir)
+    let mut child = go_command(args, dir)
         .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
         .spawn()
         .wrap_err("running `go` (the local world builds from the Go module proxy; is Go on PATH?)")?;
     let guard = GroupGuard(child.id());
@@ -66,22 +59,27 @@ pub async fn go(
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// `go ARGS` in `dir`, its output piped, in a process group of its own that is killed
+/// with it (an interrupted `up` leaves no `go build` behind).
+fn go_command(args: &[&str], dir: &Path) -> Command {
+    let mut cmd = Command::new("go");
+    cmd.args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    cmd
+}
+
 /// Downloads `specs` (`module@version`) with `go mod download -json` run in `dir`; their
 /// folders and `go.mod` files in the order of `specs`.
 pub async fn download(specs: &[String], dir: &Path, progress: &mut dyn FnMut(&str)) -> Result<Vec<Module>> {
     let mut args = vec!["mod", "download", "-json"];
     args.extend(specs.iter().map(String::as_str));
     // go prints the JSON even when a module fails, with its Error field: read that first.
-    let child = Command::new("go")
-        .args(&args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .wrap_err("running `go mod download` (is Go on PATH?)")?;
+    let child = go_command(&args, dir).spawn().wrap_err("running `go mod download` (is Go on PATH?)")?;
     let guard = GroupGuard(child.id());
     let out = child.wait_with_output().await?;
     std::mem::forget(guard);
