@@ -364,6 +364,10 @@ pub enum LocalCommand {
         #[arg(long, default_value = "127.0.0.1")]
         addr: String,
     },
+    /// Kill the process group named on stdin when stdin closes without "done" (what a
+    /// build runs beside each `go`, so the group dies with a SIGKILLed `up`).
+    #[command(hide = true)]
+    ReapGroup,
     /// Be notification-controller's stand-in (what the local kubelet runs as its pod).
     #[command(hide = true)]
     NotificationStandIn {
@@ -433,6 +437,7 @@ impl LocalCommand {
             Self::NotificationStandIn { health_addr } => {
                 LocalAction::NotificationStandIn { health_addr: health_addr.clone() }
             }
+            Self::ReapGroup => LocalAction::ReapGroup,
         }
     }
 }
@@ -628,6 +633,12 @@ pub fn run() -> color_eyre::Result<i32> {
             let line =
                 e.downcast_ref::<crate::cluster::ConnectError>().map(ToString::to_string).unwrap_or_default();
             eprintln!("shardwatch: {line}");
+            Ok(2)
+        }
+        // Another `up` of the same cluster runs: who, since when; nothing was touched.
+        Err(e) if e.downcast_ref::<crate::bootstrap::up_lock::UpLocked>().is_some() => {
+            let line = e.downcast_ref::<crate::bootstrap::up_lock::UpLocked>().map(ToString::to_string);
+            eprintln!("shardwatch: {}", line.unwrap_or_default());
             Ok(2)
         }
         other => other,

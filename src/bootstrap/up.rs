@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::infra_layer::{self, LayerShards, Source};
 pub use super::steps::Steps;
 use super::{Placement, ShardOptions, shard_install};
-use super::{apply, flux_runtime, flux_source, kind, layer_wait, wait};
+use super::{apply, flux_runtime, flux_source, kind, layer_wait, up_lock, wait};
 use crate::cluster::{self, ConnectOptions};
 use crate::kind_config::KindConfig;
 use crate::kind_host;
@@ -158,6 +158,8 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
     let shards = shape.shards.clone();
     let shards_n = shards.len();
     let target = resolve_target(opts.target, &mut |l| steps.detail(l)).await;
+    // Held to the end: a second `up` of the same cluster is refused meanwhile.
+    let _lock = lock(target, &shape, opts, &cache)?;
     // Only the local cluster has no kubelet to run Flux's pods; elsewhere Flux runs in-cluster.
     let real_controllers = target == UpTarget::Local && opts.flux_controllers;
     // The bundled layer is served by a Git server on this machine: to the local processes,
@@ -381,6 +383,21 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
         steps.detail("up to date: nothing changed");
     }
     Ok(Stood { kubeconfig, target })
+}
+
+/// Takes the lock of the cluster `up` is about to stand up (exit code 2 when it is held).
+fn lock(target: UpTarget, shape: &Shape, opts: &UpOptions, cache: &Path) -> Result<up_lock::UpLock> {
+    let (key, shown) = match target {
+        UpTarget::Local => {
+            (format!("local-{}", stood_up::instance()), format!("local {}", stood_up::instance()))
+        }
+        UpTarget::Kind => (format!("kind-{}", shape.config.name), format!("kind {}", shape.config.name)),
+        UpTarget::Current => {
+            let context = opts.current.context.clone().unwrap_or_else(|| "current".into());
+            (format!("current-{context}"), format!("context {context}'s"))
+        }
+    };
+    up_lock::acquire(cache, &key, &shown)
 }
 
 /// A build script's log line: a component or `go` line becomes the step's status (which
