@@ -53,6 +53,10 @@ pub struct Cli {
     /// Refuse every action that changes the cluster (`chaos`, `up`, `down` exit 3; dashboard action keys).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Allow the actions that break things (fail/restore a node, cordon, drain, scale,
+    /// delete a pod) on a cluster that is neither a local one of this machine nor kind.
+    #[arg(long, global = true)]
+    pub allow_remote: bool,
     /// Write event-to-screen latency (p50/p99/max, JSON) to this file at exit (dashboard, `snapshot --follow`).
     #[arg(long, global = true, value_name = "FILE")]
     pub stats: Option<PathBuf>,
@@ -604,6 +608,7 @@ impl Cli {
         DashboardOptions {
             watch: self.watch(),
             read_only: self.read_only,
+            allow_remote: self.allow_remote,
             node_host,
             stats: self.stats.clone(),
             record: self.record.clone(),
@@ -736,6 +741,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 flux_namespace: cli.flux_namespace.clone(),
                 shard_label: cli.shard_label.clone(),
                 read_only: cli.read_only,
+                allow_remote: cli.allow_remote,
                 yes: *yes,
                 node_host: target.map(HostKind::from),
             };

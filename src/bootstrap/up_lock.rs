@@ -2,7 +2,7 @@
 //! second `up` is refused naming who holds it (pid, since when). The kernel releases the
 //! lock when its holder ends in any way, SIGKILL included, so a dead `up` never blocks.
 
-use std::fs::{File, TryLockError};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -63,7 +63,7 @@ pub fn acquire(cache: &Path, cluster: &str, shown: &str) -> color_eyre::Result<U
     }
     // Never truncated on open: the holder's line must survive a refused attempt.
     let mut file = File::options().read(true).write(true).create(true).truncate(false).open(&path)?;
-    match file.try_lock() {
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => {
             file.set_len(0)?;
             file.rewind()?;
@@ -72,12 +72,12 @@ pub fn acquire(cache: &Path, cluster: &str, shown: &str) -> color_eyre::Result<U
             file.flush()?;
             Ok(UpLock { _file: file })
         }
-        Err(TryLockError::WouldBlock) => {
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
             let mut text = String::new();
             let _ = file.read_to_string(&mut text);
             Err(UpLocked { cluster: shown.to_string(), holder: holder(&text), file: path }.into())
         }
-        Err(TryLockError::Error(e)) => Err(color_eyre::eyre::eyre!("locking {}: {e}", path.display())),
+        Err(e) => Err(color_eyre::eyre::eyre!("locking {}: {e}", path.display())),
     }
 }
 

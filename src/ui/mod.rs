@@ -170,6 +170,9 @@ pub struct UiState {
     /// Why `f` and `r` cannot fail or restore nodes here (where the nodes run is not
     /// known); `None` when they can.
     pub cannot_fail_nodes: Option<String>,
+    /// Why node, pod and scale actions are refused on this cluster (neither local nor kind,
+    /// no `--allow-remote`); `None` when they are allowed. Flux's verbs are not affected.
+    pub remote_refusal: Option<String>,
     /// Draw without colours (`NO_COLOR`).
     pub no_color: bool,
     /// The log view `l` opened, with the lines read so far.
