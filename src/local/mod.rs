@@ -22,6 +22,7 @@ pub mod group_reaper;
 pub mod kubelet;
 pub mod node_failure;
 pub mod notification_stand_in;
+pub mod private_files;
 pub mod user_kubeconfig;
 
 use std::path::{Path, PathBuf};
