@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::app::DashboardOptions;
 use crate::bootstrap::render_install::RenderOptions;
 use crate::bootstrap::steps::Steps;
-use crate::bootstrap::up::{self, DownOptions, UpOptions, UpTarget};
+use crate::bootstrap::up::{self, Confirm, DownOptions, UpOptions, UpTarget};
 use crate::cluster::{ConnectOptions, WatchOptions};
 use crate::headless::chaos::{ChaosOptions, ChaosRequest};
 use crate::headless::explain::ExplainOptions;
@@ -163,6 +163,10 @@ pub enum Command {
         /// kubeconfig (--kubeconfig, else the first file of KUBECONFIG, else ~/.kube/config).
         #[arg(long)]
         no_kubeconfig_update: bool,
+        /// --target current: apply without asking (otherwise the dry run's summary is shown
+        /// and y/N asked on the terminal, with --no-tui; exit 3 when it cannot be asked).
+        #[arg(long)]
+        yes: bool,
     },
     /// Remove what `up` created (the kind cluster or the local control plane).
     Down {
@@ -640,6 +644,12 @@ pub fn run() -> color_eyre::Result<i32> {
             eprintln!("shardwatch: {line}");
             Ok(2)
         }
+        // `up --target current` not confirmed: nothing was applied.
+        Err(e) if e.downcast_ref::<crate::bootstrap::up::NotConfirmed>().is_some() => {
+            let line = e.downcast_ref::<crate::bootstrap::up::NotConfirmed>().map(ToString::to_string);
+            eprintln!("shardwatch: {}", line.unwrap_or_default());
+            Ok(3)
+        }
         // Another `up` of the same cluster runs: who, since when; nothing was touched.
         Err(e) if e.downcast_ref::<crate::bootstrap::up_lock::UpLocked>().is_some() => {
             let line = e.downcast_ref::<crate::bootstrap::up_lock::UpLocked>().map(ToString::to_string);
@@ -762,6 +772,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
             no_tui,
             no_flux_controllers,
             no_kubeconfig_update,
+            yes,
         }) => {
             let target = target.map(UpTarget::from);
             let opts = UpOptions {
@@ -781,6 +792,13 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 flux_controllers: !*no_flux_controllers,
                 wait_for_layer: *no_tui,
                 update_user_kubeconfig: !*no_kubeconfig_update,
+                confirm: if *yes {
+                    Confirm::Yes
+                } else if *no_tui {
+                    Confirm::AskOnTerminal
+                } else {
+                    Confirm::Refuse
+                },
             };
             if !*no_tui {
                 // Where the nodes run follows the target `up` resolves (kind when it picked kind).

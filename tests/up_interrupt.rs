@@ -122,7 +122,7 @@ fn a_second_up_is_refused_and_a_killed_up_takes_its_build_with_it_and_blocks_not
     let said = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(2), "refused with exit code 2:\n{said}");
     assert!(said.contains(&format!("another `shardwatch up` (pid {}, running since ", first.id())), "{said}");
-    assert!(said.contains(&format!("local {name} cluster")), "{said}");
+    assert!(said.contains(&format!("standing up local cluster {name};")), "{said}");
     assert!(!said.contains("building"), "the second one built nothing:\n{said}");
 
     // SIGKILL: no handler runs, yet the build's process group dies with it.

@@ -17,7 +17,7 @@ pub struct UpLock {
 /// Another `up` holds the lock of the same cluster (exit code 2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpLocked {
-    /// The cluster, as `up` names it (`local swguard`, `kind shardwatch`, ...).
+    /// The cluster, as `up` names it (`local cluster swguard`, `kind cluster shardwatch`, ...).
     pub cluster: String,
     /// What the holder wrote: its pid and since when, if it got to write them.
     pub holder: Option<(u32, String)>,
@@ -30,13 +30,13 @@ impl std::fmt::Display for UpLocked {
         match &self.holder {
             Some((pid, since)) => write!(
                 f,
-                "another `shardwatch up` (pid {pid}, running since {since}) is standing up the {} cluster; \
+                "another `shardwatch up` (pid {pid}, running since {since}) is standing up {}; \
                  wait for it to finish, or stop it (kill {pid}) and run `up` again",
                 self.cluster
             ),
             None => write!(
                 f,
-                "another `shardwatch up` is standing up the {} cluster (lock {}); wait for it to finish",
+                "another `shardwatch up` is standing up {} (lock {}); wait for it to finish",
                 self.cluster,
                 self.file.display()
             ),
@@ -95,15 +95,15 @@ mod tests {
     fn a_second_taker_is_refused_naming_the_holder_until_the_holder_lets_go() {
         let cache = std::env::temp_dir().join(format!("sw-up-lock-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&cache);
-        let held = acquire(&cache, "local-a", "local a").unwrap();
-        let refused = acquire(&cache, "local-a", "local a").unwrap_err();
+        let held = acquire(&cache, "local-a", "local cluster a").unwrap();
+        let refused = acquire(&cache, "local-a", "local cluster a").unwrap_err();
         let locked = refused.downcast_ref::<UpLocked>().expect("an UpLocked");
         let (pid, since) = locked.holder.clone().expect("the holder's line");
         assert_eq!(pid, std::process::id());
         assert!(since.ends_with('Z') && since.len() == 20, "{since}");
         let line = locked.to_string();
         assert!(line.contains(&format!("pid {pid}, running since {since}")), "{line}");
-        assert!(line.contains("local a cluster"), "{line}");
+        assert!(line.contains("is standing up local cluster a;"), "{line}");
         assert!(acquire(&cache, "local-b", "local b").is_ok(), "another cluster has its own lock");
         drop(held);
         assert!(acquire(&cache, "local-a", "local a").is_ok(), "released with its holder");
