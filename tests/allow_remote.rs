@@ -122,6 +122,18 @@ fn chaos_on_a_remote_looking_cluster_needs_allow_remote() {
     assert!(!cordoned(&cluster));
 }
 
+/// Waits until the details pane shows the node (its row is the one selected), moving the
+/// selection to the top of the filtered list.
+fn wait_node_selected(term: &mut Terminal) {
+    let details = format!("─ Node {NODE} ─");
+    let deadline = std::time::Instant::now() + SCREEN;
+    while !term.contents().contains(&details) {
+        assert!(std::time::Instant::now() < deadline, "the node never selected:\n{}", term.contents());
+        term.send("g");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn the_dashboards_node_keys_on_a_remote_looking_cluster_need_allow_remote() {
     let Some(cluster) = support::cluster() else { return };
@@ -138,6 +150,9 @@ fn the_dashboards_node_keys_on_a_remote_looking_cluster_need_allow_remote() {
         term.wait_for("Placement [", SCREEN);
         term.send("/worker3\r");
         term.wait_for("(Esc clears)", SCREEN);
+        // The node's row selected (its details shown), not a pod's: rows arriving while the
+        // filter is typed can leave the selection elsewhere.
+        wait_node_selected(&mut term);
         term
     };
 
