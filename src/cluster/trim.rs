@@ -277,6 +277,15 @@ pub fn flux(kind: FluxKind, o: &DynamicObject, shard_label: &str) -> FluxObject 
             name: o.metadata.name.as_deref().unwrap_or_default().into(),
         },
         shard: o.metadata.labels.as_ref().and_then(|l| l.get(shard_label).cloned()),
+        // Keys repeat across objects (`kustomize.toolkit.fluxcd.io/name`): shared; the map is sorted.
+        labels: o
+            .metadata
+            .labels
+            .iter()
+            .flatten()
+            .filter(|(k, _)| *k != shard_label)
+            .map(|(k, v)| (interned(k), Text::from(v.as_str())))
+            .collect(),
         generation: o.metadata.generation.unwrap_or(0),
         observed_generation: status.get("observedGeneration").and_then(Value::as_i64),
         suspend: spec.get("suspend").and_then(Value::as_bool).unwrap_or(false),

@@ -7,6 +7,7 @@ mod fixture;
 mod graph;
 mod placement;
 mod robustness;
+mod selectors;
 mod shards;
 mod states;
 mod timeline;
