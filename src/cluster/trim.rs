@@ -262,14 +262,19 @@ pub fn flux(kind: FluxKind, o: &DynamicObject, shard_label: &str) -> FluxObject 
             .or_else(|| str_at(status, &["lastAttemptedRevision"])),
         _ => str_at(status, &["artifact", "revision"]),
     };
-    let source_ref = spec.get("sourceRef").or_else(|| spec.pointer("/chart/spec/sourceRef")).map(|r| {
-        format!(
-            "{}/{}/{}",
-            r.get("kind").and_then(Value::as_str).unwrap_or_default(),
-            r.get("namespace").and_then(Value::as_str).unwrap_or(&namespace),
-            r.get("name").and_then(Value::as_str).unwrap_or_default()
-        )
-    });
+    // A HelmRelease names its chart's source (`spec.chart`) or the chart itself (`spec.chartRef`).
+    let source_ref = spec
+        .get("sourceRef")
+        .or_else(|| spec.pointer("/chart/spec/sourceRef"))
+        .or_else(|| spec.get("chartRef"))
+        .map(|r| {
+            format!(
+                "{}/{}/{}",
+                r.get("kind").and_then(Value::as_str).unwrap_or_default(),
+                r.get("namespace").and_then(Value::as_str).unwrap_or(&namespace),
+                r.get("name").and_then(Value::as_str).unwrap_or_default()
+            )
+        });
     FluxObject {
         key: FluxKey {
             kind,

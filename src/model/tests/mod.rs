@@ -9,6 +9,7 @@ mod placement;
 mod robustness;
 mod selectors;
 mod shards;
+mod source_cause;
 mod states;
 mod timeline;
 mod verdict;

@@ -1,5 +1,6 @@
 //! The incremental views always equal a from-scratch computation, after any sequence of
-//! events: adds, status flips, dependsOn edits, deletes, relists, controllers going down,
+//! events: adds, status flips, dependsOn edits, deletes, relists, controllers going down or
+//! watching with another selector, sources (a release's chart and its repository) failing,
 //! watch states, with the clock moving between refreshes.
 
 use proptest::prelude::*;
@@ -71,10 +72,10 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        6 => (0u8..3, 0..NAMES, 0..SHARDS.len(), 0u8..7, proptest::collection::vec(0..NAMES + 2, 0..3), 0..TEAMS.len())
+        6 => (0u8..5, 0..NAMES, 0..SHARDS.len(), 0u8..7, proptest::collection::vec(0..NAMES + 2, 0..3), 0..TEAMS.len())
             .prop_map(|(kind, name, shard, state, deps, team)| Step::Put { kind, name, shard, state, deps, team }),
         2 => (0..4usize, 0..SELECTORS.len()).prop_map(|(shard, form)| Step::Selector { shard, form }),
-        1 => (0u8..3, 0..NAMES).prop_map(|(kind, name)| Step::Delete { kind, name }),
+        1 => (0u8..5, 0..NAMES).prop_map(|(kind, name)| Step::Delete { kind, name }),
         1 => (0..NAMES).prop_map(|drop| Step::Relist { drop }),
         1 => (0..3usize, any::<bool>()).prop_map(|(shard, ready)| Step::Controller { shard, ready }),
         1 => any::<bool>().prop_map(|lost| Step::Watch { lost }),
@@ -93,7 +94,17 @@ fn kind(k: u8) -> FluxKind {
     match k {
         0 => FluxKind::Kustomization,
         1 => FluxKind::HelmRelease,
+        3 => FluxKind::HelmChart,
+        4 => FluxKind::HelmRepository,
         _ => FluxKind::GitRepository,
+    }
+}
+
+/// Object `name` of kind `k`: a HelmChart is named as helm-controller names a release's chart.
+fn name_of(k: u8, name: usize) -> String {
+    match kind(k) {
+        FluxKind::HelmChart => format!("{NS}-o{name}"),
+        _ => format!("o{name}"),
     }
 }
 
@@ -119,7 +130,15 @@ fn object_of(
             kustomization(NS, &format!("o{name}"), shard, &names),
             &format!("GitRepository/{NS}/o{}", name % 3),
         ),
-        FluxKind::HelmRelease => helm_release(NS, &format!("o{name}"), shard, &names),
+        // A release reads its chart (when it exists) made from a HelmRepository.
+        FluxKind::HelmRelease => with_source(
+            helm_release(NS, &format!("o{name}"), shard, &names),
+            &format!("HelmRepository/{NS}/o{}", name % 3),
+        ),
+        FluxKind::HelmChart => with_source(
+            flux_object(FluxKind::HelmChart, NS, &name_of(k, name), shard),
+            &format!("HelmRepository/{NS}/o{}", name % 3),
+        ),
         kind => flux_object(kind, NS, &format!("o{name}"), shard),
     };
     let labels = TEAMS[team].map(|t| vec![("team".into(), t.into())]).unwrap_or_default();
@@ -183,7 +202,7 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
             Step::Delete { kind: k, name } => Change::Deleted(ObjectId::Flux(FluxKey {
                 kind: kind(*k),
                 namespace: NS.into(),
-                name: format!("o{name}").into(),
+                name: name_of(*k, *name).into(),
             })),
             Step::Relist { drop } => {
                 let keep: Vec<Object> = model
