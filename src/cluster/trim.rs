@@ -355,8 +355,7 @@ pub fn namespace(ns: Option<&str>) -> Text {
 /// each distinct one is stored once and shared by every object that names it. Bounded, so
 /// a cluster with unusually many distinct values only stops sharing, never grows this.
 pub fn interned(ns: &str) -> Text {
-    const MAX: usize = 4096;
-    static SEEN: Mutex<BTreeSet<Text>> = Mutex::new(BTreeSet::new());
+    const MAX: usize = INTERNED_MAX;
     let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(t) = seen.get(ns) {
         return t.clone();
@@ -368,6 +367,20 @@ pub fn interned(ns: &str) -> Text {
     t
 }
 
+/// How many distinct strings `interned` shares at most.
+pub const INTERNED_MAX: usize = 4096;
+
+static SEEN: Mutex<BTreeSet<Text>> = Mutex::new(BTreeSet::new());
+
+/// How many distinct strings are shared now (never more than `INTERNED_MAX`).
+pub fn interned_len() -> usize {
+    SEEN.lock().unwrap_or_else(|p| p.into_inner()).len()
+}
+
 #[cfg(test)]
 #[path = "trim_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "fuzz_tests.rs"]
+mod fuzz_tests;
