@@ -268,6 +268,13 @@ impl Model {
                 p.sections = Sections::ALL;
                 p.controllers |= *kind == ResourceKind::Deployment;
                 p.rebuild |= matches!((kind, state), (ResourceKind::Flux(_), WatchState::NotInstalled));
+                // NotInstalled empties the kind (`clear_kind`), whatever it is: the views
+                // that read it start again (found by the fuzz property, for Pods).
+                if *state == WatchState::NotInstalled {
+                    p.controllers |= *kind == ResourceKind::Deployment;
+                    p.placement.pods |= matches!(kind, ResourceKind::Pod | ResourceKind::Deployment);
+                    p.placement.rebuild |= *kind == ResourceKind::Node;
+                }
                 return;
             }
             Change::Cluster(_) => {
