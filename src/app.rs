@@ -38,6 +38,15 @@ pub struct DashboardOptions {
     pub stats: Option<std::path::PathBuf>,
     /// Record the watch events to this file (`--record`).
     pub record: Option<std::path::PathBuf>,
+    /// The colours (`--theme`); `NO_COLOR` still wins.
+    pub palette: crate::ui::theme::Palette,
+}
+
+impl DashboardOptions {
+    /// The theme to draw with: the palette, or none under `NO_COLOR`.
+    pub fn theme(&self) -> crate::ui::theme::Theme {
+        crate::ui::theme::Theme::with(no_color(), self.palette)
+    }
 }
 
 /// Connects, then runs the dashboard until the user quits.
@@ -190,7 +199,7 @@ async fn dashboard(
     let actions = Actions { tx: action_tx, rx: outcome_rx, context, logs: LogFeed::new(Some(reader)) };
     let mut latency = Latency::new(opts.stats.as_deref());
     let result = tokio::select! {
-        r = event_loop(terminal, &mut model, rx, actions, no_color(), opts.read_only, &mut latency) => r,
+        r = event_loop(terminal, &mut model, rx, actions, opts.theme(), opts.read_only, &mut latency) => r,
         () = serve => Ok(()),
     };
     latency.write()?;
@@ -300,13 +309,14 @@ async fn event_loop(
     model: &mut Model,
     mut rx: mpsc::Receiver<ClusterEvent>,
     mut actions: Actions,
-    no_color: bool,
+    theme: crate::ui::theme::Theme,
     read_only: bool,
     latency: &mut Latency,
 ) -> Result<()> {
     let mut keys = EventStream::new();
     let cannot_fail_nodes = actions.context.cannot_fail_nodes();
-    let mut state = UiState { read_only, cannot_fail_nodes, ..UiState::new(no_color) };
+    let mut state =
+        UiState { read_only, cannot_fail_nodes, palette: theme.palette, ..UiState::new(theme.no_color) };
     let mut views = Views::new();
     let mut snap = views.refresh(model, Utc::now());
     // `dirty`: the model changed (redraw only if the snapshot did); `redraw`: the screen

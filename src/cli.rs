@@ -18,6 +18,9 @@ use crate::headless::flux_action::{FluxActionOptions, FluxVerb};
 use crate::headless::{self, SnapshotOptions};
 use crate::local::command::{ControllersAction, GitServerAction, LocalAction};
 use crate::node_host::HostKind;
+use crate::ui::palette::Palette;
+use crate::user_config::ConfigError;
+use crate::user_config::theme_choice;
 
 /// Examples shown under `--help` (and in the man page).
 const EXAMPLES: &str = "Examples:
@@ -60,6 +63,10 @@ pub struct Cli {
     /// `snapshot --follow`); play it back with `shardwatch replay FILE`.
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Colours of the dashboard and replay: dark (default), light, high-contrast, a theme
+    /// in the config folder's themes/ (NAME.toml), or a theme FILE. NO_COLOR overrides it.
+    #[arg(long, global = true, env = "SHARDWATCH_THEME", value_name = "NAME|FILE")]
+    pub theme: Option<String>,
     /// Where logs go (never to the terminal the dashboard draws on).
     #[arg(long, global = true, env = "SHARDWATCH_LOG", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
@@ -595,13 +602,22 @@ impl Cli {
     }
 
     /// The dashboard's options; `node_host`: where the nodes run, when the command said so.
-    pub fn dashboard(&self, node_host: Option<HostKind>) -> DashboardOptions {
-        DashboardOptions {
+    pub fn dashboard(&self, node_host: Option<HostKind>) -> Result<DashboardOptions, ConfigError> {
+        Ok(DashboardOptions {
             watch: self.watch(),
             read_only: self.read_only,
             node_host,
             stats: self.stats.clone(),
             record: self.record.clone(),
+            palette: self.palette()?,
+        })
+    }
+
+    /// The colours `--theme` names (default: dark).
+    pub fn palette(&self) -> Result<Palette, ConfigError> {
+        match &self.theme {
+            Some(choice) => theme_choice::resolve(choice, theme_choice::themes_dir().as_deref()),
+            None => Ok(Palette::default()),
         }
     }
 }
@@ -624,6 +640,11 @@ pub fn run() -> color_eyre::Result<i32> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match rt.block_on(dispatch(&cli)) {
         // Not connected: one line with the cause and the fix, like `check`'s "cannot tell".
+        // A theme or config file that cannot be used: one line naming the file and line.
+        Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
+            eprintln!("shardwatch: {e}");
+            Ok(2)
+        }
         Err(e) if e.downcast_ref::<crate::cluster::ConnectError>().is_some() => {
             let line =
                 e.downcast_ref::<crate::cluster::ConnectError>().map(ToString::to_string).unwrap_or_default();
@@ -658,7 +679,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
         record: cli.record.clone(),
     };
     match &cli.command {
-        None => crate::app::run(&cli.dashboard(None)).await.map(|()| 0),
+        None => crate::app::run(&cli.dashboard(None)?).await.map(|()| 0),
         Some(Command::Snapshot { output, timeout, follow: false }) => {
             headless::snapshot(&snapshot(output, timeout)).await
         }
@@ -701,7 +722,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 speed: *speed,
                 output: output.map(Into::into),
                 at: *at,
-                no_color: crate::app::no_color(),
+                theme: crate::ui::theme::Theme::with(crate::app::no_color(), cli.palette()?),
             };
             crate::recording::replay::run(&opts).await
         }
@@ -767,7 +788,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
             };
             if !*no_tui {
                 // Where the nodes run follows the target `up` resolves (kind when it picked kind).
-                crate::app::up_then_dashboard(&opts, &cli.dashboard(None)).await?;
+                crate::app::up_then_dashboard(&opts, &cli.dashboard(None)?).await?;
                 return Ok(0);
             }
             // Ctrl-C ends `up` by dropping it, so what it runs (a build) is ended too.

@@ -21,3 +21,4 @@ pub mod shell_docs;
 pub mod stood_up;
 pub mod terminal;
 pub mod ui;
+pub mod user_config;
