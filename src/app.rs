@@ -40,12 +40,29 @@ pub struct DashboardOptions {
     pub record: Option<std::path::PathBuf>,
     /// The colours (`--theme`); `NO_COLOR` still wins.
     pub palette: crate::ui::theme::Palette,
+    /// The user's key bindings (config file `[keys]`).
+    pub keys: crate::ui::KeyBindings,
+    /// Do not capture the mouse (`--no-mouse`).
+    pub no_mouse: bool,
+    /// Actions are allowed on a cluster that is neither kind nor local (`allow_remote` in the config file).
+    pub allow_remote: bool,
 }
 
 impl DashboardOptions {
     /// The theme to draw with: the palette, or none under `NO_COLOR`.
     pub fn theme(&self) -> crate::ui::theme::Theme {
         crate::ui::theme::Theme::with(no_color(), self.palette)
+    }
+
+    /// The UI state the dashboard starts from: theme, key bindings, read-only.
+    fn first_state(&self) -> UiState {
+        let theme = self.theme();
+        UiState {
+            read_only: self.read_only,
+            palette: theme.palette,
+            keys: self.keys.clone(),
+            ..UiState::new(theme.no_color)
+        }
     }
 }
 
@@ -55,7 +72,9 @@ pub async fn run(opts: &DashboardOptions) -> Result<()> {
     let (client, info) = cluster::connect(&opts.watch.connect).await?;
     // ratatui::init installs a panic hook that restores the terminal first.
     let mut terminal = ratatui::init();
-    crate::terminal::mouse_on();
+    if !opts.no_mouse {
+        crate::terminal::mouse_on();
+    }
     let result = dashboard(&mut terminal, opts, client, info).await;
     crate::terminal::mouse_off();
     ratatui::restore();
@@ -81,7 +100,9 @@ pub async fn up_then_dashboard(up_opts: &UpOptions, dash: &DashboardOptions) -> 
             up::UpTarget::Current => None,
         });
         let (client, info) = cluster::connect(&dash.watch.connect).await?;
-        crate::terminal::mouse_on();
+        if !dash.no_mouse {
+            crate::terminal::mouse_on();
+        }
         dashboard(&mut terminal, &dash, client, info).await
     }
     .await;
@@ -199,7 +220,7 @@ async fn dashboard(
     let actions = Actions { tx: action_tx, rx: outcome_rx, context, logs: LogFeed::new(Some(reader)) };
     let mut latency = Latency::new(opts.stats.as_deref());
     let result = tokio::select! {
-        r = event_loop(terminal, &mut model, rx, actions, opts.theme(), opts.read_only, &mut latency) => r,
+        r = event_loop(terminal, &mut model, rx, actions, opts.first_state(), &mut latency) => r,
         () = serve => Ok(()),
     };
     latency.write()?;
@@ -309,14 +330,12 @@ async fn event_loop(
     model: &mut Model,
     mut rx: mpsc::Receiver<ClusterEvent>,
     mut actions: Actions,
-    theme: crate::ui::theme::Theme,
-    read_only: bool,
+    first: UiState,
     latency: &mut Latency,
 ) -> Result<()> {
     let mut keys = EventStream::new();
     let cannot_fail_nodes = actions.context.cannot_fail_nodes();
-    let mut state =
-        UiState { read_only, cannot_fail_nodes, palette: theme.palette, ..UiState::new(theme.no_color) };
+    let mut state = UiState { cannot_fail_nodes, ..first };
     let mut views = Views::new();
     let mut snap = views.refresh(model, Utc::now());
     // `dirty`: the model changed (redraw only if the snapshot did); `redraw`: the screen

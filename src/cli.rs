@@ -20,6 +20,7 @@ use crate::local::command::{ControllersAction, GitServerAction, LocalAction};
 use crate::node_host::HostKind;
 use crate::ui::palette::Palette;
 use crate::user_config::ConfigError;
+use crate::user_config::settings::{Given, Settings, pick};
 use crate::user_config::theme_choice;
 
 /// Examples shown under `--help` (and in the man page).
@@ -67,6 +68,16 @@ pub struct Cli {
     /// in the config folder's themes/ (NAME.toml), or a theme FILE. NO_COLOR overrides it.
     #[arg(long, global = true, env = "SHARDWATCH_THEME", value_name = "NAME|FILE")]
     pub theme: Option<String>,
+    /// Do not capture the mouse (the terminal's own text selection keeps working).
+    #[arg(long, global = true)]
+    pub no_mouse: bool,
+    /// Config file (default: $XDG_CONFIG_HOME/shardwatch/config.toml, else
+    /// ~/.config/shardwatch/config.toml); flags and environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What the config file set beyond the flags above (key bindings, allowed contexts).
+    #[arg(skip)]
+    pub settings: Settings,
     /// Where logs go (never to the terminal the dashboard draws on).
     #[arg(long, global = true, env = "SHARDWATCH_LOG", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
@@ -121,6 +132,15 @@ pub enum Command {
         /// With -o: the snapshot this many seconds after the recording's start.
         #[arg(long, value_name = "SECONDS", requires = "output")]
         at: Option<f64>,
+    },
+    /// The config file: print a commented default, or where it is read from.
+    Config {
+        /// Print a commented config file with every key at its default.
+        #[arg(long, conflicts_with = "path")]
+        print_default: bool,
+        /// Print the path of the config file read (whether it exists or not).
+        #[arg(long)]
+        path: bool,
     },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     Completions {
@@ -610,7 +630,45 @@ impl Cli {
             stats: self.stats.clone(),
             record: self.record.clone(),
             palette: self.palette()?,
+            keys: crate::ui::KeyBindings::new(&self.settings.keys).map_err(ConfigError)?,
+            no_mouse: self.no_mouse,
+            allow_remote: self.allow_remote(),
         })
+    }
+
+    /// Whether the config file's `allow_remote` lists the context used (`--context`, else
+    /// the kubeconfig's current context).
+    pub fn allow_remote(&self) -> bool {
+        let contexts = &self.settings.allow_remote;
+        if contexts.is_empty() {
+            return false;
+        }
+        let current = self.context.clone().or_else(|| {
+            let kubeconfig = match &self.kubeconfig {
+                Some(path) => kube::config::Kubeconfig::read_from(path).ok(),
+                None => kube::config::Kubeconfig::read().ok(),
+            };
+            kubeconfig?.current_context
+        });
+        current.is_some_and(|c| contexts.contains(&c))
+    }
+
+    /// Fills in what the command line left unset (neither a flag nor an environment
+    /// variable gave it) from the config file's `settings`: flags > env > config > defaults.
+    pub fn apply(&mut self, settings: Settings, matches: &clap::ArgMatches) {
+        let given = |id: &str| match matches.value_source(id) {
+            Some(clap::parser::ValueSource::CommandLine) => Given::Flag,
+            Some(clap::parser::ValueSource::EnvVariable) => Given::Env,
+            _ => Given::Default,
+        };
+        self.namespace = pick(given("namespace"), self.namespace.take(), settings.namespace.clone());
+        self.flux_namespace =
+            pick(given("flux_namespace"), self.flux_namespace.clone(), settings.flux_namespace.clone());
+        self.shard_label = pick(given("shard_label"), self.shard_label.clone(), settings.shard_label.clone());
+        self.theme = pick(given("theme"), self.theme.take(), Some(settings.theme.clone()));
+        self.read_only = pick(given("read_only"), self.read_only, settings.read_only);
+        self.no_mouse = pick(given("no_mouse"), self.no_mouse, settings.no_mouse);
+        self.settings = settings;
     }
 
     /// The colours `--theme` names (default: dark).
@@ -635,7 +693,18 @@ pub fn run() -> color_eyre::Result<i32> {
         .display_location_section(verbose)
         .display_env_section(false)
         .install()?;
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(Command::Config { print_default, path }) = &cli.command {
+        return Ok(config_command(&cli, *print_default, *path));
+    }
+    match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => cli.apply(settings, &matches),
+        Err(e) => {
+            eprintln!("shardwatch: {e}");
+            return Ok(2);
+        }
+    }
     crate::logging::init(cli.log_file.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match rt.block_on(dispatch(&cli)) {
@@ -655,6 +724,28 @@ pub fn run() -> color_eyre::Result<i32> {
     }
 }
 
+/// `shardwatch config`: the default file's text or the path read; returns the exit code.
+fn config_command(cli: &Cli, print_default: bool, path: bool) -> i32 {
+    if print_default {
+        print!("{}", crate::user_config::settings::DEFAULT_TEXT);
+        return 0;
+    }
+    match cli.config.clone().or_else(crate::user_config::settings::default_path) {
+        Some(p) if path => {
+            println!("{}", p.display());
+            0
+        }
+        _ if path => {
+            eprintln!("shardwatch: no config folder: neither XDG_CONFIG_HOME nor HOME is set");
+            2
+        }
+        _ => {
+            eprintln!("shardwatch: config needs --print-default or --path");
+            2
+        }
+    }
+}
+
 /// `reconcile`, `suspend` or `resume` of `object`; returns the exit code.
 async fn flux_action(cli: &Cli, verb: FluxVerb, object: &str, yes: bool) -> color_eyre::Result<i32> {
     let opts = FluxActionOptions {
@@ -664,6 +755,7 @@ async fn flux_action(cli: &Cli, verb: FluxVerb, object: &str, yes: bool) -> colo
         connect: cli.connect(),
         flux_namespace: cli.flux_namespace.clone(),
         read_only: cli.read_only,
+        allow_remote: cli.allow_remote(),
         yes,
     };
     crate::headless::flux_action::run(&opts).await
@@ -723,9 +815,11 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 output: output.map(Into::into),
                 at: *at,
                 theme: crate::ui::theme::Theme::with(crate::app::no_color(), cli.palette()?),
+                no_mouse: cli.no_mouse,
             };
             crate::recording::replay::run(&opts).await
         }
+        Some(Command::Config { print_default, path }) => Ok(config_command(cli, *print_default, *path)),
         Some(Command::Completions { shell }) => {
             crate::shell_docs::completions(*shell, &mut std::io::stdout());
             Ok(0)
@@ -748,6 +842,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 read_only: cli.read_only,
                 yes: *yes,
                 node_host: target.map(HostKind::from),
+                allow_remote: cli.allow_remote(),
             };
             headless::chaos::run(&opts).await
         }

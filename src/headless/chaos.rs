@@ -53,6 +53,8 @@ pub struct ChaosOptions {
     pub yes: bool,
     /// Where the nodes run, if the command line said so (`--target`).
     pub node_host: Option<HostKind>,
+    /// Actions are allowed on a cluster that is neither kind nor local (`allow_remote` in the config file).
+    pub allow_remote: bool,
 }
 
 /// Runs one chaos action; returns the exit code.

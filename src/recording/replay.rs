@@ -41,6 +41,8 @@ pub struct ReplayOptions {
     pub at: Option<f64>,
     /// The theme, or no colours (`NO_COLOR`).
     pub theme: Theme,
+    /// Do not capture the mouse (`--no-mouse`).
+    pub no_mouse: bool,
 }
 
 /// Plays the recording on the terminal, or prints one snapshot of it; returns the exit code.
@@ -65,7 +67,9 @@ pub async fn run(opts: &ReplayOptions) -> Result<i32> {
         return Ok(0);
     }
     let mut terminal = ratatui::init();
-    crate::terminal::mouse_on();
+    if !opts.no_mouse {
+        crate::terminal::mouse_on();
+    }
     let result =
         play(&mut terminal, &recording, opts.speed, opts.theme, EventStream::new(), |_, _| true).await;
     crate::terminal::mouse_off();

@@ -14,6 +14,7 @@ mod flux_request;
 mod footer;
 mod header;
 mod help;
+mod key_bindings;
 mod keys;
 mod layout;
 pub mod log_view;
@@ -57,6 +58,7 @@ use crate::model::objects::FluxKey;
 
 pub use clipboard::flux_reconcile;
 pub use flux_request::FluxVerb;
+pub use key_bindings::KeyBindings;
 pub use keys::{KeyOutcome, handle_key};
 pub use mouse::handle_mouse;
 pub use request::Request;
@@ -177,6 +179,8 @@ pub struct UiState {
     pub no_color: bool,
     /// The theme's colours (`--theme`), unused with `no_color`.
     pub palette: theme::Palette,
+    /// The user's key bindings (config file `[keys]`).
+    pub keys: KeyBindings,
     /// The log view `l` opened, with the lines read so far.
     pub logs: Option<log_view::LogView>,
     /// The explain view's object's log lines (its last few are shown under the cause).

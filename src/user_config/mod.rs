@@ -4,6 +4,9 @@
 pub mod settings;
 pub mod theme_choice;
 
+#[cfg(test)]
+mod precedence_tests;
+
 use std::path::{Path, PathBuf};
 
 /// `$XDG_CONFIG_HOME/shardwatch`, else `~/.config/shardwatch` (`None` without either).
