@@ -24,12 +24,18 @@ fn env() -> Vec<(&'static str, String)> {
     let port: u16 =
         std::env::var("SHARDWATCH_FLUX_PORT_BASE").ok().and_then(|p| p.parse().ok()).unwrap_or(19400);
     let git: u16 = std::env::var("SHARDWATCH_GIT_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(19480);
-    vec![
+    let mut env = vec![
         ("SHARDWATCH_CLUSTER_NAME", format!("{base}-shards")),
         ("SHARDWATCH_FLUX_PORT_BASE", (port + 100).to_string()),
         ("SHARDWATCH_GIT_PORT", (git + 1).to_string()),
         ("SHARDWATCH_BIN", env!("CARGO_BIN_EXE_shardwatch").to_string()),
-    ]
+    ];
+    // A fixed API server port for the suite's cluster would be taken twice (kwokctl picks
+    // a free one when it is unset, as in CI).
+    if let Some(api) = std::env::var("SHARDWATCH_APISERVER_PORT").ok().and_then(|p| p.parse::<u16>().ok()) {
+        env.push(("SHARDWATCH_APISERVER_PORT", (api + 1).to_string()));
+    }
+    env
 }
 
 /// (success, stdout, stdout and stderr).
