@@ -18,6 +18,10 @@ use crate::headless::flux_action::{FluxActionOptions, FluxVerb};
 use crate::headless::{self, SnapshotOptions};
 use crate::local::command::{ControllersAction, GitServerAction, LocalAction};
 use crate::node_host::HostKind;
+use crate::ui::palette::Palette;
+use crate::user_config::ConfigError;
+use crate::user_config::settings::{Given, Settings, pick};
+use crate::user_config::theme_choice;
 
 /// Examples shown under `--help` (and in the man page).
 const EXAMPLES: &str = "Examples:
@@ -64,6 +68,20 @@ pub struct Cli {
     /// `snapshot --follow`); play it back with `shardwatch replay FILE`.
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Colours of the dashboard and replay: dark (default), light, high-contrast, a theme
+    /// in the config folder's themes/ (NAME.toml), or a theme FILE. NO_COLOR overrides it.
+    #[arg(long, global = true, env = "SHARDWATCH_THEME", value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+    /// Do not capture the mouse (the terminal's own text selection keeps working).
+    #[arg(long, global = true)]
+    pub no_mouse: bool,
+    /// Config file (default: $XDG_CONFIG_HOME/shardwatch/config.toml, else
+    /// ~/.config/shardwatch/config.toml); flags and environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What the config file set beyond the flags above (key bindings, allowed contexts).
+    #[arg(skip)]
+    pub settings: Settings,
     /// Where logs go (never to the terminal the dashboard draws on).
     #[arg(long, global = true, env = "SHARDWATCH_LOG", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
@@ -118,6 +136,15 @@ pub enum Command {
         /// With -o: the snapshot this many seconds after the recording's start.
         #[arg(long, value_name = "SECONDS", requires = "output")]
         at: Option<f64>,
+    },
+    /// The config file: print a commented default, or where it is read from.
+    Config {
+        /// Print a commented config file with every key at its default.
+        #[arg(long, conflicts_with = "path")]
+        print_default: bool,
+        /// Print the path of the config file read (whether it exists or not).
+        #[arg(long)]
+        path: bool,
     },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     Completions {
@@ -608,14 +635,64 @@ impl Cli {
     }
 
     /// The dashboard's options; `node_host`: where the nodes run, when the command said so.
-    pub fn dashboard(&self, node_host: Option<HostKind>) -> DashboardOptions {
-        DashboardOptions {
+    pub fn dashboard(&self, node_host: Option<HostKind>) -> Result<DashboardOptions, ConfigError> {
+        Ok(DashboardOptions {
             watch: self.watch(),
             read_only: self.read_only,
-            allow_remote: self.allow_remote,
+            allow_remote: self.remote_allowed(),
             node_host,
             stats: self.stats.clone(),
             record: self.record.clone(),
+            palette: self.palette()?,
+            keys: crate::ui::KeyBindings::new(&self.settings.keys).map_err(ConfigError)?,
+            no_mouse: self.no_mouse,
+        })
+    }
+
+    /// Whether actions may change a cluster neither local nor kind: `--allow-remote`, or
+    /// the config file's `allow_remote` lists the context used (`--context`, else the
+    /// kubeconfig's current context).
+    pub fn remote_allowed(&self) -> bool {
+        if self.allow_remote {
+            return true;
+        }
+        let contexts = &self.settings.allow_remote;
+        if contexts.is_empty() {
+            return false;
+        }
+        let current = self.context.clone().or_else(|| {
+            let kubeconfig = match &self.kubeconfig {
+                Some(path) => kube::config::Kubeconfig::read_from(path).ok(),
+                None => kube::config::Kubeconfig::read().ok(),
+            };
+            kubeconfig?.current_context
+        });
+        current.is_some_and(|c| contexts.contains(&c))
+    }
+
+    /// Fills in what the command line left unset (neither a flag nor an environment
+    /// variable gave it) from the config file's `settings`: flags > env > config > defaults.
+    pub fn apply(&mut self, settings: Settings, matches: &clap::ArgMatches) {
+        let given = |id: &str| match matches.value_source(id) {
+            Some(clap::parser::ValueSource::CommandLine) => Given::Flag,
+            Some(clap::parser::ValueSource::EnvVariable) => Given::Env,
+            _ => Given::Default,
+        };
+        self.namespace = pick(given("namespace"), self.namespace.take(), settings.namespace.clone());
+        self.flux_namespace =
+            pick(given("flux_namespace"), self.flux_namespace.clone(), settings.flux_namespace.clone());
+        self.shard_label = pick(given("shard_label"), self.shard_label.clone(), settings.shard_label.clone());
+        self.theme = pick(given("theme"), self.theme.take(), Some(settings.theme.clone()));
+        self.read_only = pick(given("read_only"), self.read_only, settings.read_only);
+        self.no_mouse = pick(given("no_mouse"), self.no_mouse, settings.no_mouse);
+        self.settings = settings;
+    }
+
+    /// The colours `--theme` names (default: dark).
+    pub fn palette(&self) -> Result<Palette, ConfigError> {
+        match &self.theme {
+            Some(choice) => theme_choice::resolve(choice, theme_choice::themes_dir().as_deref()),
+            None => Ok(Palette::default()),
         }
     }
 }
@@ -633,11 +710,27 @@ pub fn run() -> color_eyre::Result<i32> {
         .display_location_section(verbose)
         .display_env_section(false)
         .install()?;
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(Command::Config { print_default, path }) = &cli.command {
+        return Ok(config_command(&cli, *print_default, *path));
+    }
+    match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => cli.apply(settings, &matches),
+        Err(e) => {
+            eprintln!("shardwatch: {e}");
+            return Ok(2);
+        }
+    }
     crate::logging::init(cli.log_file.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match rt.block_on(dispatch(&cli)) {
         // Not connected: one line with the cause and the fix, like `check`'s "cannot tell".
+        // A theme or config file that cannot be used: one line naming the file and line.
+        Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
+            eprintln!("shardwatch: {e}");
+            Ok(2)
+        }
         Err(e) if e.downcast_ref::<crate::cluster::ConnectError>().is_some() => {
             let line =
                 e.downcast_ref::<crate::cluster::ConnectError>().map(ToString::to_string).unwrap_or_default();
@@ -660,6 +753,28 @@ pub fn run() -> color_eyre::Result<i32> {
     }
 }
 
+/// `shardwatch config`: the default file's text or the path read; returns the exit code.
+fn config_command(cli: &Cli, print_default: bool, path: bool) -> i32 {
+    if print_default {
+        print!("{}", crate::user_config::settings::DEFAULT_TEXT);
+        return 0;
+    }
+    match cli.config.clone().or_else(crate::user_config::settings::default_path) {
+        Some(p) if path => {
+            println!("{}", p.display());
+            0
+        }
+        _ if path => {
+            eprintln!("shardwatch: no config folder: neither XDG_CONFIG_HOME nor HOME is set");
+            2
+        }
+        _ => {
+            eprintln!("shardwatch: config needs --print-default or --path");
+            2
+        }
+    }
+}
+
 /// `reconcile`, `suspend` or `resume` of `object`; returns the exit code.
 async fn flux_action(cli: &Cli, verb: FluxVerb, object: &str, yes: bool) -> color_eyre::Result<i32> {
     let opts = FluxActionOptions {
@@ -669,6 +784,7 @@ async fn flux_action(cli: &Cli, verb: FluxVerb, object: &str, yes: bool) -> colo
         connect: cli.connect(),
         flux_namespace: cli.flux_namespace.clone(),
         read_only: cli.read_only,
+        allow_remote: cli.remote_allowed(),
         yes,
     };
     crate::headless::flux_action::run(&opts).await
@@ -684,7 +800,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
         record: cli.record.clone(),
     };
     match &cli.command {
-        None => crate::app::run(&cli.dashboard(None)).await.map(|()| 0),
+        None => crate::app::run(&cli.dashboard(None)?).await.map(|()| 0),
         Some(Command::Snapshot { output, timeout, follow: false }) => {
             headless::snapshot(&snapshot(output, timeout)).await
         }
@@ -727,10 +843,12 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 speed: *speed,
                 output: output.map(Into::into),
                 at: *at,
-                no_color: crate::app::no_color(),
+                theme: crate::ui::theme::Theme::with(crate::app::no_color(), cli.palette()?),
+                no_mouse: cli.no_mouse,
             };
             crate::recording::replay::run(&opts).await
         }
+        Some(Command::Config { print_default, path }) => Ok(config_command(cli, *print_default, *path)),
         Some(Command::Completions { shell }) => {
             crate::shell_docs::completions(*shell, &mut std::io::stdout());
             Ok(0)
@@ -751,7 +869,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 flux_namespace: cli.flux_namespace.clone(),
                 shard_label: cli.shard_label.clone(),
                 read_only: cli.read_only,
-                allow_remote: cli.allow_remote,
+                allow_remote: cli.remote_allowed(),
                 yes: *yes,
                 node_host: target.map(HostKind::from),
             };
@@ -802,7 +920,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
             };
             if !*no_tui {
                 // Where the nodes run follows the target `up` resolves (kind when it picked kind).
-                crate::app::up_then_dashboard(&opts, &cli.dashboard(None)).await?;
+                crate::app::up_then_dashboard(&opts, &cli.dashboard(None)?).await?;
                 return Ok(0);
             }
             // Ctrl-C ends `up` by dropping it, so what it runs (a build) is ended too.

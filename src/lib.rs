@@ -22,3 +22,4 @@ pub mod shell_docs;
 pub mod stood_up;
 pub mod terminal;
 pub mod ui;
+pub mod user_config;

@@ -49,7 +49,7 @@ pub struct ChaosOptions {
     pub shard_label: String,
     /// Refuse (`--read-only`).
     pub read_only: bool,
-    /// Act on a cluster that is neither local nor kind (`--allow-remote`).
+    /// Act on a cluster that is neither local nor kind (`--allow-remote`, or the config file).
     pub allow_remote: bool,
     /// Do not ask for confirmation.
     pub yes: bool,

@@ -69,7 +69,11 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> KeyOut
         }
         Input::Normal if state.explain.is_some() => explain_key(state, key, snap),
         Input::Normal if state.details => details_key(state, key, snap),
-        Input::Normal => normal_key(state, key, snap),
+        // The user's bindings apply to the panels' keys (overlays keep theirs).
+        Input::Normal => match state.keys.translate(key) {
+            Some(key) => normal_key(state, key, snap),
+            None => false,
+        },
     };
     if quit {
         KeyOutcome::Quit
