@@ -28,7 +28,7 @@ struct GroupGuard(Option<u32>);
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if let Some(pid) = self.0 {
-            signal_group(pid, libc::SIGKILL);
+            signal_group(pid, rustix::process::Signal::KILL);
         }
     }
 }
