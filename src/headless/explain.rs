@@ -85,14 +85,14 @@ pub async fn run(opts: &ExplainOptions) -> Result<i32> {
     let model = match super::collect(watch, opts.timeout).await {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("shardwatch: cannot tell: {e:#}");
+            eprintln!("shardwatch: cannot tell: {}", crate::redact::redact(&format!("{e:#}")));
             return Ok(2);
         }
     };
     let e = explain(&model, &key, Utc::now());
     match opts.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&e)?),
-        Format::Text => print!("{}", render(&e)),
+        Format::Json => println!("{}", crate::redact::redact(&serde_json::to_string_pretty(&e)?)),
+        Format::Text => print!("{}", crate::redact::redact(&render(&e))),
     }
     Ok(exit_code(&e))
 }

@@ -23,7 +23,7 @@ pub async fn follow(opts: &SnapshotOptions) -> Result<i32> {
     let mut feed = match Feed::open(&opts.watch).await {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("shardwatch: {e:#}");
+            eprintln!("shardwatch: {}", crate::redact::redact(&format!("{e:#}")));
             return Ok(2);
         }
     };
@@ -78,9 +78,9 @@ fn print(out: &mut impl Write, snap: &Snapshot, format: Format) -> bool {
     let written = match format {
         Format::Json => serde_json::to_string(snap)
             .map_err(std::io::Error::other)
-            .and_then(|line| writeln!(out, "{line}")),
+            .and_then(|line| writeln!(out, "{}", crate::redact::redact(&line))),
         // Text blocks are separated by a form feed, as `watch`-style tools expect.
-        Format::Text => writeln!(out, "{}\u{c}", text::render(snap)),
+        Format::Text => writeln!(out, "{}\u{c}", crate::redact::redact(&text::render(snap))),
     };
     written.and_then(|()| out.flush()).is_ok()
 }

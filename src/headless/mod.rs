@@ -127,14 +127,15 @@ pub async fn snapshot(opts: &SnapshotOptions) -> Result<i32> {
     let model = match collect(&opts.watch, opts.timeout).await {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("shardwatch: {e:#}");
+            eprintln!("shardwatch: {}", crate::redact::redact(&format!("{e:#}")));
             return Ok(2);
         }
     };
     let snap = Snapshot::of(&model, Utc::now());
     match opts.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&snap)?),
-        Format::Text => print!("{}", text::render(&snap)),
+        // Cluster text (messages, events) may quote a credential: redacted like logs.
+        Format::Json => println!("{}", crate::redact::redact(&serde_json::to_string_pretty(&snap)?)),
+        Format::Text => print!("{}", crate::redact::redact(&text::render(&snap))),
     }
     Ok(0)
 }
@@ -144,7 +145,7 @@ pub async fn check(watch: &WatchOptions, timeout: Duration) -> Result<i32> {
     let model = match collect(watch, timeout).await {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("shardwatch: cannot tell: {e:#}");
+            eprintln!("shardwatch: cannot tell: {}", crate::redact::redact(&format!("{e:#}")));
             return Ok(2);
         }
     };
@@ -152,7 +153,7 @@ pub async fn check(watch: &WatchOptions, timeout: Duration) -> Result<i32> {
     let code = exit_code(snap.overall.verdict);
     println!("{}", verdict_word(snap.overall.verdict));
     for reason in &snap.overall.reasons {
-        println!("  - {reason}");
+        println!("  - {}", crate::redact::redact(reason));
     }
     Ok(code)
 }
