@@ -155,3 +155,23 @@ fn failed_shard_node_goes_not_ready_and_comes_back_ready() {
     // Whether or not the pod was evicted meanwhile, the shard's workload recovers in place.
     wait_ready_on(&cluster, &ns.name, "victim", SHARD2_NODE, RECOVERY_DEADLINE);
 }
+
+#[test]
+fn the_clusters_kubeconfig_and_private_keys_are_readable_by_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(cluster) = support::cluster() else { return };
+    // kwokctl writes these 0640 and 0644; starting the cluster narrows them.
+    let dir = cluster.kubeconfig.parent().expect("the cluster's folder").to_path_buf();
+    let mut files = vec![cluster.kubeconfig.clone()];
+    for entry in std::fs::read_dir(dir.join("pki")).expect("the cluster's pki folder") {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "key") {
+            files.push(path);
+        }
+    }
+    assert!(files.len() >= 3, "the kubeconfig and at least two keys: {files:?}");
+    for file in files {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+}

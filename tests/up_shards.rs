@@ -3,9 +3,9 @@
 //! infrastructure chain becomes Ready, spread over the shards that exist; then
 //! `--shard-label example.com/shard`, whose key every node and layer object then carries.
 //!
-//! A long test (about two and a half minutes warm: its own local cluster beside the suite's, two
-//! `up`s with real reconciliation), so it runs only with `SHARDWATCH_LONG_TESTS=1`; it
-//! never touches the suite's cluster (its own `SHARDWATCH_CLUSTER_NAME`, ports and
+//! A long test (about two minutes warm: its own local cluster beside the suite's, three
+//! `up`s with real reconciliation), run by the suite because it is what shows the layer
+//! spread over any number of shards; it never touches the suite's cluster (its own `SHARDWATCH_CLUSTER_NAME`, ports and
 //! records) nor the user's kubeconfig (`--no-kubeconfig-update`).
 
 use std::path::{Path, PathBuf};
@@ -136,13 +136,21 @@ fn up_keyed(shards: usize, kubeconfig: &str, layer_shards: [&str; 3], key: &str)
     }
 }
 
+/// Stops this test's cluster when the test ends, passed or failed, so a failure leaves
+/// nothing running beside the suite's cluster.
+struct StopOnDrop;
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = shardwatch(&["down", "--no-kubeconfig-update"]);
+        let _ = run(&repo().join("tests/localcluster/cluster.sh"), &["stop"]);
+    }
+}
+
 #[test]
 fn up_with_two_then_five_shards_brings_every_layer_to_ready_with_the_real_controllers() {
-    if std::env::var("SHARDWATCH_LONG_TESTS").as_deref() != Ok("1") {
-        eprintln!("skipping: a long test, run with SHARDWATCH_LONG_TESTS=1");
-        return;
-    }
     let started = Instant::now();
+    let _stop = StopOnDrop;
     let (ok, out, all) = run_out(&repo().join("tests/localcluster/cluster.sh"), &["start"]);
     assert!(ok, "cluster.sh start:\n{all}");
     let kubeconfig = out.lines().last().unwrap().trim().to_string();
@@ -188,5 +196,5 @@ fn up_with_two_then_five_shards_brings_every_layer_to_ready_with_the_real_contro
     }
     let (ok, out) = shardwatch(&["down", "--no-kubeconfig-update"]);
     assert!(ok, "down:\n{out}");
-    assert!(started.elapsed() < Duration::from_secs(1200));
+    eprintln!("up_shards: {:.0} s in all", started.elapsed().as_secs_f64());
 }

@@ -297,6 +297,8 @@ pub async fn start(opts: &ClusterOptions, progress: &mut dyn FnMut(&str)) -> Res
         create(opts, &bin, &config_file, progress).await?;
     }
     let kubeconfig = kubeconfig_path(&opts.name);
+    super::private_files::restrict(&cluster_dir(&opts.name))
+        .wrap_err("making the cluster's kubeconfig and keys owner-only")?;
     let client = admin_client(&kubeconfig).await?;
     ensure_nodes(&client, &kind, opts.start_timeout, progress).await?;
     progress(&format!("cluster {} ready with nodes: {}", opts.name, kind.node_names().join(" ")));
@@ -450,6 +452,9 @@ pub async fn stop(name: &str, progress: &mut dyn FnMut(&str)) -> Result<()> {
     let _lock = ClusterLock::take(name).await?;
     if kubelet::stop(&kubelet::run_dir_of(name)).await {
         progress("local kubelet and its Flux controllers stopped");
+    }
+    if let Err(e) = super::private_files::forget_tokens(&kubelet::run_dir_of(name)) {
+        progress(&format!("warning: removing the controllers' tokens failed: {e}"));
     }
     if let Err(e) = git_server::GitServer::of_cluster(name).stop(progress).await {
         progress(&format!("warning: stopping the Git server failed: {e:#}"));

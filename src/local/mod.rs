@@ -21,6 +21,7 @@ pub mod go_tool;
 pub mod kubelet;
 pub mod node_failure;
 pub mod notification_stand_in;
+pub mod private_files;
 pub mod user_kubeconfig;
 
 use std::path::{Path, PathBuf};
