@@ -10,7 +10,7 @@ fn main() {
 /// watch tasks' decoding buffers) is not reused by the others: with one arena the
 /// dashboard holds 130 MB instead of 181 MB on 5,000 nodes and 20,000 Flux objects.
 /// glibc reads `MALLOC_ARENA_MAX` only at start, so the program starts itself again with
-/// it set (exec: the same pid, terminal and arguments) unless the user chose a value.
+/// it set (exec: the same pid, name, terminal and arguments) unless the user chose a value.
 /// Without `unsafe`, `mallopt` cannot be called and the variable cannot be set in place.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn one_malloc_arena() {
@@ -20,12 +20,11 @@ fn one_malloc_arena() {
     }
     let mut args = std::env::args_os();
     let Some(arg0) = args.next() else { return };
+    // The file's own path, not /proc/self/exe, so the process keeps its name ("shardwatch",
+    // not "exe") in ps and pgrep; if the file was replaced since, the exec fails.
+    let Ok(path) = std::env::current_exe() else { return };
     // Returns only if the exec failed: then run on with glibc's default arenas.
-    let _ = std::process::Command::new("/proc/self/exe")
-        .arg0(arg0)
-        .args(args)
-        .env("MALLOC_ARENA_MAX", "1")
-        .exec();
+    let _ = std::process::Command::new(path).arg0(arg0).args(args).env("MALLOC_ARENA_MAX", "1").exec();
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

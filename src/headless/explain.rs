@@ -91,8 +91,8 @@ pub async fn run(opts: &ExplainOptions) -> Result<i32> {
     };
     let e = explain(&model, &key, Utc::now());
     match opts.format {
-        Format::Json => println!("{}", crate::redact::redact(&serde_json::to_string_pretty(&e)?)),
-        Format::Text => print!("{}", crate::redact::redact(&render(&e))),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&e)?),
+        Format::Text => print!("{}", render(&e)),
     }
     Ok(exit_code(&e))
 }

@@ -133,9 +133,10 @@ pub async fn snapshot(opts: &SnapshotOptions) -> Result<i32> {
     };
     let snap = Snapshot::of(&model, Utc::now());
     match opts.format {
-        // Cluster text (messages, events) may quote a credential: redacted like logs.
-        Format::Json => println!("{}", crate::redact::redact(&serde_json::to_string_pretty(&snap)?)),
-        Format::Text => print!("{}", crate::redact::redact(&text::render(&snap))),
+        // Not redacted as a whole: the snapshot's own fields (a reconcile request's "token")
+        // are data; watch errors and the server URL are redacted where they are made.
+        Format::Json => println!("{}", serde_json::to_string_pretty(&snap)?),
+        Format::Text => print!("{}", text::render(&snap)),
     }
     Ok(0)
 }
