@@ -5,10 +5,10 @@
 //!
 //! Per-change and idle cost must stay flat from 2,000 to 20,000 objects; a frame costs
 //! what the screen shows; `Snapshot::of` (from scratch) is here for comparison only.
+#![forbid(unsafe_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::System;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use chrono::{TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -18,25 +18,18 @@ use shardwatch::model::fixture::*;
 use shardwatch::model::objects::Time;
 use shardwatch::model::{Model, Snapshot, Views};
 use shardwatch::ui::{self, Panel, UiState};
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
-/// Counts live heap bytes, so the bench can say what an object costs in memory.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
+/// Counts live heap bytes, so the bench can say what an object costs in memory
+/// (stats_alloc's wrapper: implementing an allocator would take `unsafe` here).
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Heap bytes in use now, as far as the wrapper saw.
+fn live() -> isize {
+    let s = ALLOCATOR.stats();
+    s.bytes_allocated as isize - s.bytes_deallocated as isize + s.bytes_reallocated
+}
 
 const SIZES: [(usize, usize); 2] = [(500, 2_000), (5_000, 20_000)];
 
@@ -60,12 +53,12 @@ fn bench(c: &mut Criterion) {
     let now = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
     for (nodes, objects) in SIZES {
         let size = format!("{nodes}n/{objects}o");
-        let empty = LIVE.load(Ordering::Relaxed);
+        let empty = live();
         let mut m = model(now, nodes, objects);
-        let stored = LIVE.load(Ordering::Relaxed);
+        let stored = live();
         let mut views = Views::new();
         let first = views.refresh(&mut m, now);
-        let viewed = LIVE.load(Ordering::Relaxed);
+        let viewed = live();
         drop(first);
         // Heap bytes per Flux object (nodes included in the count, as they share the store).
         eprintln!(

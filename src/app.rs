@@ -286,21 +286,24 @@ fn action_of(request: Request, context: &ActionContext) -> Result<Action, String
 
 /// A hidden test hook: with `SHARDWATCH_TEST_PANIC_IN_DRAW=N` the Nth frame panics inside
 /// the draw, so a test can see the terminal restored and the process gone after a panic
-/// (tests/terminal_restore.rs). Unset, it does nothing.
+/// (tests/terminal_restore.rs); `SHARDWATCH_TEST_PANIC_TEXT` is added to its message, so a
+/// test can see a credential in a panic redacted (tests/credential_redaction.rs). Unset, it
+/// does nothing.
 struct PanicInDraw {
     frames_left: Option<u32>,
+    text: String,
 }
 
 impl PanicInDraw {
     fn from_env() -> Self {
         let frames_left = std::env::var("SHARDWATCH_TEST_PANIC_IN_DRAW").ok().map(|n| n.parse().unwrap_or(1));
-        PanicInDraw { frames_left }
+        PanicInDraw { frames_left, text: std::env::var("SHARDWATCH_TEST_PANIC_TEXT").unwrap_or_default() }
     }
 
     fn frame(&mut self) {
         if let Some(n) = self.frames_left.as_mut() {
             *n = n.saturating_sub(1);
-            assert!(*n > 0, "SHARDWATCH_TEST_PANIC_IN_DRAW: a panic in a draw, on purpose");
+            assert!(*n > 0, "SHARDWATCH_TEST_PANIC_IN_DRAW: a panic in a draw, on purpose{}", self.text);
         }
     }
 }

@@ -702,14 +702,31 @@ fn seconds(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
+/// The exit code for [`run`]'s result; an error is printed first (redacted), as a `main`
+/// returning it would print it.
+pub fn exit_code(result: color_eyre::Result<i32>) -> i32 {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {}", crate::redact::redact(&format!("{e:?}")));
+            1
+        }
+    }
+}
+
 /// Parses arguments and runs; returns the process exit code.
 pub fn run() -> color_eyre::Result<i32> {
     // The error and its causes are for the user; source locations only with RUST_BACKTRACE.
     let verbose = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
-    color_eyre::config::HookBuilder::default()
+    let (panic_hook, eyre_hook) = color_eyre::config::HookBuilder::default()
         .display_location_section(verbose)
         .display_env_section(false)
-        .install()?;
+        .into_hooks();
+    eyre_hook.install()?;
+    // A panic's message may quote anything (a request, an error): redacted like the rest.
+    std::panic::set_hook(Box::new(move |info| {
+        eprintln!("{}", crate::redact::redact(&panic_hook.panic_report(info).to_string()));
+    }));
     let matches = <Cli as clap::CommandFactory>::command().get_matches();
     let mut cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Some(Command::Config { print_default, path }) = &cli.command {

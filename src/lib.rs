@@ -2,6 +2,8 @@
 //!
 //! Data flows one way: `cluster` (kube watchers) → `model` (pure state) → `ui`.
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod bootstrap;
 pub mod cache;
@@ -17,6 +19,7 @@ pub mod logging;
 pub mod model;
 pub mod node_host;
 pub mod recording;
+pub mod redact;
 pub mod remote_guard;
 pub mod shell_docs;
 pub mod stood_up;

@@ -1,12 +1,20 @@
 //! Flux API versions are discovered, not fixed, and a CRD that comes or goes while
 //! shardwatch runs is picked up: against the real apiserver, under `snapshot --follow`,
 //! the Bucket CRD is removed, installed again serving only `v1beta2` (as an older Flux
-//! does), an object of it is seen, and the CRD removed again. Whatever Bucket CRD the
-//! cluster had is put back at the end.
+//! does), an object of it is seen, and the CRD removed again: once as the admin, once as a
+//! ServiceAccount bound to the shipped least-privilege ClusterRole (it finds the versions
+//! through discovery, which every user may read). Whatever Bucket CRD the cluster had is
+//! put back at the end.
 
+#[path = "support/flux_stack.rs"]
+mod flux_stack;
 #[path = "support/follow.rs"]
 mod follow;
+#[path = "support/pty.rs"]
+mod pty;
 mod support;
+#[path = "support/viewer.rs"]
+mod viewer;
 
 use std::time::Duration;
 
@@ -60,11 +68,22 @@ fn a_bucket_crd_removed_then_installed_at_an_older_version_then_removed_is_follo
     let Some(cluster) = support::cluster() else { return };
     let saved = cluster.get_json(&["get", "crd", CRD]).ok();
     let _restore = SavedCrd { cluster: cluster.clone(), crd: saved };
+    lifecycle(&cluster, &cluster, &[]);
+    // The same as the least-privilege reader (its Flux namespace installs the CRDs again).
+    let flux_ns = viewer::flux_namespace(&cluster);
+    let reader = viewer::Viewer::bound_to(&cluster, &flux_ns.name, viewer::shipped("clusterrole.yaml"));
+    lifecycle(&cluster, &reader.me, &["--flux-namespace", &flux_ns.name]);
+}
+
+/// Removes the Bucket CRD, installs it again at v1beta2 with an object, removes it again
+/// (as `cluster`), while `snapshot --follow` runs as `follower`: each step is seen, and the
+/// object goes with its CRD, never shown as current once its kind is gone.
+fn lifecycle(cluster: &support::Cluster, follower: &support::Cluster, extra: &[&str]) {
     cluster
         .kubectl(&["delete", "crd", CRD, "--ignore-not-found", "--wait=true"])
         .expect("delete the Bucket CRD");
     let ns = cluster.namespace("buckets");
-    let mut follow = Follow::start(&cluster, &[]);
+    let mut follow = Follow::start(follower, extra);
     follow.wait_for(Duration::from_secs(60), "buckets NotInstalled", |s| match bucket_state(s).as_str() {
         "NotInstalled" => Ok(()),
         other => Err(other.to_string()),

@@ -2,6 +2,7 @@
 //! Kustomization statuses at a requested rate, and measures shardwatch beside k9s, kdash
 //! and kubectl in one run (first complete view, RSS, CPU idle and under churn).
 //! Results go to bench/RESULTS.md and bench/scale.png; see bench/README.md.
+#![forbid(unsafe_code)]
 
 mod churn;
 mod peers;

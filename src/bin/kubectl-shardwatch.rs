@@ -1,6 +1,6 @@
 //! The same program as `shardwatch`, named so that `kubectl shardwatch` finds it.
+#![forbid(unsafe_code)]
 
-fn main() -> color_eyre::Result<()> {
-    let code = shardwatch::cli::run()?;
-    std::process::exit(code)
+fn main() {
+    std::process::exit(shardwatch::cli::exit_code(shardwatch::cli::run()))
 }

@@ -258,7 +258,7 @@ pub async fn serve(
 pub(super) fn plain(e: kube::Error) -> Report {
     match e {
         kube::Error::Api(status) => eyre!("{} ({})", status.message, status.reason),
-        other => eyre!(super::watch::redact(&other.to_string())),
+        other => eyre!(crate::redact::redact(&other.to_string())),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::watch::redact;
+use crate::redact::redact;
 
 /// A connection failure the user can act on; printed as one line, exit code 2.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -102,7 +102,7 @@ pub async fn run(
             }
             Err(e) => {
                 let since = *outage.get_or_insert_with(Utc::now);
-                let error = watch::redact(&e.to_string());
+                let error = crate::redact::redact(&e.to_string());
                 if !send(WatchState::Lost { since, error }).await {
                     return;
                 }

@@ -94,7 +94,10 @@ pub async fn connect_checked(target: &ConnectOptions) -> Result<(Client, Cluster
                 return Err(connect_error::unknown_context(&context, &known));
             }
             let config = Config::from_custom_kubeconfig(kc, &options).await.map_err(|e| ConnectError {
-                cause: format!("context {context:?} cannot be used: {}", watch::redact(&e.to_string())),
+                cause: format!(
+                    "context {context:?} cannot be used: {}",
+                    crate::redact::redact(&e.to_string())
+                ),
                 fix: "fix its cluster and user entries in the kubeconfig".into(),
             })?;
             (config, context)
@@ -109,7 +112,8 @@ pub async fn connect_checked(target: &ConnectOptions) -> Result<(Client, Cluster
     };
     // A dead server should be reported in seconds, not after the default half minute.
     config.connect_timeout = Some(Duration::from_secs(5));
-    let server = config.cluster_url.to_string();
+    // Shown in headers, confirmations and errors: a URL may carry user:password@ or ?token=.
+    let server = crate::redact::redact(&config.cluster_url.to_string());
     let uses_client_cert =
         config.auth_info.client_certificate.is_some() || config.auth_info.client_certificate_data.is_some();
     let client =

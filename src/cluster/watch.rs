@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use crate::model::{Change, ClusterEvent, Object, ObjectId, ResourceKind, WatchState};
+use crate::redact::redact;
 
 /// How to turn one kind's API objects into model values.
 pub struct Trimmer<K> {
@@ -311,36 +312,5 @@ where
                 continue 'list;
             }
         }
-    }
-}
-
-/// Errors may quote request URLs or headers; never let a bearer token through.
-pub fn redact(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut words = s.split(' ').peekable();
-    while let Some(w) = words.next() {
-        out.push_str(w);
-        if w.eq_ignore_ascii_case("bearer") && words.peek().is_some() {
-            words.next();
-            out.push_str(" [redacted]");
-        }
-        if words.peek().is_some() {
-            out.push(' ');
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn redacts_bearer_tokens() {
-        assert_eq!(
-            redact("401: Authorization: Bearer abc.def.ghi denied"),
-            "401: Authorization: Bearer [redacted] denied"
-        );
-        assert_eq!(redact("connection refused"), "connection refused");
     }
 }

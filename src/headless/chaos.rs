@@ -107,7 +107,7 @@ pub async fn confirm_and_perform(
     let (client, info) = match cluster::connect(connect).await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("shardwatch: {e:#}");
+            eprintln!("shardwatch: {}", crate::redact::redact(&format!("{e:#}")));
             return Ok(CANNOT);
         }
     };
@@ -116,7 +116,7 @@ pub async fn confirm_and_perform(
         return Ok(REFUSED);
     }
     if !yes {
-        eprintln!("cluster: context {} at {}", info.context, info.server);
+        eprintln!("cluster: context {} at {}", info.context, crate::redact::redact(&info.server));
         if !confirmed(&what, &mut std::io::stdin().lock(), &mut std::io::stderr())? {
             eprintln!("shardwatch: not confirmed; nothing changed");
             return Ok(REFUSED);
@@ -128,7 +128,7 @@ pub async fn confirm_and_perform(
             Ok(0)
         }
         Err(e) => {
-            eprintln!("shardwatch: {e:#}");
+            eprintln!("shardwatch: {}", crate::redact::redact(&format!("{e:#}")));
             Ok(FAILED)
         }
     }

@@ -85,7 +85,7 @@ pub async fn run(opts: &ExplainOptions) -> Result<i32> {
     let model = match super::collect(watch, opts.timeout).await {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("shardwatch: cannot tell: {e:#}");
+            eprintln!("shardwatch: cannot tell: {}", crate::redact::redact(&format!("{e:#}")));
             return Ok(2);
         }
     };

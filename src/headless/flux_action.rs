@@ -65,7 +65,7 @@ pub async fn run(opts: &FluxActionOptions) -> Result<i32> {
     let key = match parse_target(&opts.object, &opts.default_namespace) {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("shardwatch: {e}");
+            eprintln!("shardwatch: {}", crate::redact::redact(&e.to_string()));
             return Ok(CANNOT);
         }
     };

@@ -23,7 +23,7 @@ pub async fn follow(opts: &SnapshotOptions) -> Result<i32> {
     let mut feed = match Feed::open(&opts.watch).await {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("shardwatch: {e:#}");
+            eprintln!("shardwatch: {}", crate::redact::redact(&format!("{e:#}")));
             return Ok(2);
         }
     };

@@ -59,7 +59,10 @@ pub async fn run(opts: &LogsOptions) -> Result<i32> {
     let resolved = match controller_logs::resolve(&client, ns, &opts.shard_label, &source).await {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("shardwatch: cannot read the log of {source}: {e:#}");
+            eprintln!(
+                "shardwatch: cannot read the log of {source}: {}",
+                crate::redact::redact(&format!("{e:#}"))
+            );
             return Ok(CANNOT);
         }
     };
@@ -78,12 +81,13 @@ pub async fn run(opts: &LogsOptions) -> Result<i32> {
     let mut print = |m: LogMessage| match m {
         LogMessage::Line(l) => {
             printed += 1;
-            let text = if opts.raw { l.text } else { readable(&l.text) };
+            // A controller may log a credential: redacted like our own logs, raw or not.
+            let text = crate::redact::redact(&if opts.raw { l.text } else { readable(&l.text) });
             if several { println!("{} {text}", l.pod) } else { println!("{text}") }
         }
         LogMessage::Error { pod, message } => {
             errors += 1;
-            eprintln!("shardwatch: {pod}: {message}");
+            eprintln!("shardwatch: {pod}: {}", crate::redact::redact(&message));
         }
         LogMessage::Note(n) => eprintln!("{n}"),
         LogMessage::Ended { .. } => {}

@@ -127,12 +127,14 @@ pub async fn snapshot(opts: &SnapshotOptions) -> Result<i32> {
     let model = match collect(&opts.watch, opts.timeout).await {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("shardwatch: {e:#}");
+            eprintln!("shardwatch: {}", crate::redact::redact(&format!("{e:#}")));
             return Ok(2);
         }
     };
     let snap = Snapshot::of(&model, Utc::now());
     match opts.format {
+        // Not redacted as a whole: the snapshot's own fields (a reconcile request's "token")
+        // are data; watch errors and the server URL are redacted where they are made.
         Format::Json => println!("{}", serde_json::to_string_pretty(&snap)?),
         Format::Text => print!("{}", text::render(&snap)),
     }
@@ -144,7 +146,7 @@ pub async fn check(watch: &WatchOptions, timeout: Duration) -> Result<i32> {
     let model = match collect(watch, timeout).await {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("shardwatch: cannot tell: {e:#}");
+            eprintln!("shardwatch: cannot tell: {}", crate::redact::redact(&format!("{e:#}")));
             return Ok(2);
         }
     };
@@ -152,7 +154,7 @@ pub async fn check(watch: &WatchOptions, timeout: Duration) -> Result<i32> {
     let code = exit_code(snap.overall.verdict);
     println!("{}", verdict_word(snap.overall.verdict));
     for reason in &snap.overall.reasons {
-        println!("  - {reason}");
+        println!("  - {}", crate::redact::redact(reason));
     }
     Ok(code)
 }

@@ -6,7 +6,6 @@
 //! `kwok/clusters/<name>/`, never in the repository or `~/.kwok`.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -123,8 +122,7 @@ impl ClusterLock {
         let path = dir.join(format!("{name}.lock"));
         let file = File::options().create(true).truncate(false).write(true).open(&path)?;
         let deadline = Instant::now() + Duration::from_secs(600);
-        // SAFETY: flock on a descriptor this function owns.
-        while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        while rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
             if Instant::now() > deadline {
                 bail!("another start or stop of cluster {name} holds {}", path.display());
             }
@@ -419,12 +417,12 @@ async fn delete(name: &str, bin: &Path, progress: &mut dyn FnMut(&str)) -> Resul
         let waited = started.elapsed();
         if waited >= Duration::from_secs(13) {
             progress(&format!("killing leftover processes: {left:?}"));
-            signal_all(&left, libc::SIGKILL);
+            signal_all(&left, rustix::process::Signal::KILL);
             tokio::time::sleep(Duration::from_secs(1)).await;
             break;
         } else if waited >= Duration::from_secs(3) && !termed {
             progress(&format!("terminating leftover processes: {left:?}"));
-            signal_all(&left, libc::SIGTERM);
+            signal_all(&left, rustix::process::Signal::TERM);
             termed = true;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -439,12 +437,10 @@ async fn delete(name: &str, bin: &Path, progress: &mut dyn FnMut(&str)) -> Resul
     Ok(())
 }
 
-fn signal_all(pids: &[u32], signal: i32) {
+fn signal_all(pids: &[u32], signal: rustix::process::Signal) {
     for pid in pids {
-        // SAFETY: a plain system call on processes found running this cluster's binaries.
-        unsafe {
-            libc::kill(*pid as i32, signal);
-        }
+        // Gone already is fine: they are being stopped.
+        let _ = kubelet::signal_process(*pid, signal);
     }
 }
 
@@ -592,7 +588,7 @@ pub async fn stop_apiserver(name: &str, progress: &mut dyn FnMut(&str)) -> Resul
     if !cmdline.is_file() {
         std::fs::copy(format!("/proc/{pid}/cmdline"), &cmdline)?;
     }
-    signal_all(&[pid], libc::SIGKILL);
+    signal_all(&[pid], rustix::process::Signal::KILL);
     while alive(pid) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -628,15 +624,10 @@ pub async fn start_apiserver(
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
-        // A session of its own: it outlives this command, as kwokctl's processes do.
+        // A process group of its own: it outlives this command, as kwokctl's processes do,
+        // and a Ctrl-C in the terminal that started it does not reach it.
         use std::os::unix::process::CommandExt;
-        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            command.pre_exec(|| {
-                libc::setsid();
-                Ok(())
-            });
-        }
+        command.process_group(0);
         let child = command.spawn().wrap_err("starting kube-apiserver")?;
         std::fs::write(&pid_file, child.id().to_string())?;
         progress(&format!("kube-apiserver of {name} started (pid {})", child.id()));

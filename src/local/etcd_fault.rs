@@ -9,7 +9,10 @@ use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use rustix::process::Signal;
+
 use super::control_plane::cluster_dir;
+use super::kubelet::signal_process;
 
 /// etcd's pid, when it runs.
 fn etcd_pid(name: &str) -> Result<u32> {
@@ -27,10 +30,9 @@ fn etcd_pid(name: &str) -> Result<u32> {
 /// Sends SIGSTOP (`pause`) or SIGCONT to cluster `name`'s etcd.
 pub fn signal(name: &str, pause: bool, progress: &mut dyn FnMut(&str)) -> Result<()> {
     let pid = etcd_pid(name)?;
-    let (sig, word) = if pause { (libc::SIGSTOP, "paused") } else { (libc::SIGCONT, "resumed") };
-    // SAFETY: a plain system call on the pid kwokctl recorded for this cluster's etcd.
-    if unsafe { libc::kill(pid as i32, sig) } != 0 {
-        bail!("cannot signal etcd (pid {pid}): {}", std::io::Error::last_os_error());
+    let (sig, word) = if pause { (Signal::STOP, "paused") } else { (Signal::CONT, "resumed") };
+    if let Err(e) = signal_process(pid, sig) {
+        bail!("cannot signal etcd (pid {pid}): {e}");
     }
     progress(&format!("etcd of {name} {word} (pid {pid})"));
     Ok(())

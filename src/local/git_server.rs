@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use color_eyre::eyre::{Result, WrapErr, bail};
 use tokio::process::Command;
 
-use super::kubelet::alive;
+use rustix::process::Signal;
+
+use super::kubelet::{alive, signal_process};
 use crate::cache::cache_dir;
 
 /// The repository's name on the server.
@@ -161,7 +163,7 @@ impl GitServer {
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
-        super::kubelet::new_session(&mut command);
+        super::kubelet::own_process_group(&mut command);
         let child = command.spawn().wrap_err("starting the Git server")?;
         let pid = child.id().unwrap_or_default();
         std::fs::write(self.pid_file(), pid.to_string())?;
@@ -183,14 +185,13 @@ impl GitServer {
     /// Stops the server if it runs.
     pub async fn stop(&self, progress: &mut dyn FnMut(&str)) -> Result<()> {
         if let Some(pid) = self.running_pid() {
-            // SAFETY: plain system calls on the pid checked above to be our server.
-            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+            let _ = signal_process(pid, Signal::TERM);
             let deadline = Instant::now() + Duration::from_secs(5);
             while alive(pid) && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             if alive(pid) {
-                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                let _ = signal_process(pid, Signal::KILL);
             }
             progress(&format!("Git server stopped (pid {pid})"));
         }

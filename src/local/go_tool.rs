@@ -55,7 +55,7 @@ impl GroupGuard {
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if let Some(pid) = self.group {
-            signal_group(pid, libc::SIGKILL);
+            signal_group(pid, rustix::process::Signal::KILL);
         }
     }
 }

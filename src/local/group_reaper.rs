@@ -85,7 +85,7 @@ pub fn reap(input: impl BufRead, kill: &mut dyn FnMut(u32)) -> Option<u32> {
 
 /// `shardwatch local reap-group`: [`reap`] on stdin, killing with SIGKILL.
 pub fn run() {
-    reap(std::io::stdin().lock(), &mut |group| signal_group(group, libc::SIGKILL));
+    reap(std::io::stdin().lock(), &mut |group| signal_group(group, rustix::process::Signal::KILL));
 }
 
 #[cfg(test)]

@@ -17,9 +17,9 @@ use chrono::TimeDelta;
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use serde::{Deserialize, Serialize};
 
-use crate::cluster::watch::redact;
 use crate::model::objects::Time;
 use crate::model::{Change, ClusterEvent, ModelConfig, Object, WatchState};
+use crate::redact::redact;
 
 /// The name every recording's header carries, so another NDJSON file is refused plainly.
 pub const FORMAT: &str = "shardwatch-recording";

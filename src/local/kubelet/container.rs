@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::discovery::ApiResource;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::task::JoinHandle;
 
 use super::backoff::Backoff;
@@ -235,15 +235,15 @@ impl Container {
             self.events.push((ContainerEvent::Killing(why.into()), pod.clone(), Utc::now()));
         }
         if kill {
-            process::signal_group(run.pid, libc::SIGKILL);
+            process::signal_group(run.pid, rustix::process::Signal::KILL);
             said.push(format!("{name} (pid {}) killed: its node died", run.pid));
         } else {
-            process::signal_group(run.pid, libc::SIGTERM);
+            process::signal_group(run.pid, rustix::process::Signal::TERM);
             said.push(format!("{name} (pid {}) stopping: its pod went away", run.pid));
         }
         self.terminating = Some(tokio::spawn(async move {
             if tokio::time::timeout(GRACE, run.child.wait()).await.is_err() {
-                process::signal_group(run.pid, libc::SIGKILL);
+                process::signal_group(run.pid, rustix::process::Signal::KILL);
                 let _ = run.child.wait().await;
             }
         }));
@@ -391,7 +391,7 @@ fn spawn(
     for dir in spec.dirs.iter().map(PathBuf::as_path).chain(log.parent()) {
         std::fs::create_dir_all(dir)?;
     }
-    let mut cmd = Command::new("unshare");
+    let mut cmd = process::dying_with_parent("unshare");
     cmd.args(["--mount", "--uts", "--propagation", "private", "sh", "-c", IN_NAMESPACES])
         .arg(&spec.binary)
         .args(&spec.args)
@@ -401,7 +401,6 @@ fn spawn(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    process::new_session_dying_with_parent(&mut cmd);
     let mut child = cmd.spawn()?;
     if let Some(out) = child.stdout.take() {
         tokio::spawn(cri_log::pump(out, Stream::Stdout, log.clone()));

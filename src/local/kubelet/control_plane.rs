@@ -160,7 +160,7 @@ fn start(component: &Component, log: &Path) -> std::io::Result<Child> {
     if let Some(dir) = &component.work_dir {
         cmd.current_dir(dir);
     }
-    super::process::new_session(&mut cmd);
+    super::process::own_process_group(&mut cmd);
     cmd.spawn()
 }
 

@@ -31,7 +31,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use container::{Container, Context, ControllerSpec, View};
 use control_plane::ControlPlane;
 pub use control_plane::alive;
-pub use process::{new_session, signal_group};
+pub use process::{own_process_group, signal_group, signal_process};
 
 /// The controllers of each set, in port order.
 pub const CONTROLLERS: [&str; 3] = ["source-controller", "kustomize-controller", "helm-controller"];
@@ -226,7 +226,7 @@ pub async fn ensure_running(opts: &KubeletOptions) -> Result<bool> {
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
-    process::new_session(&mut cmd);
+    process::own_process_group(&mut cmd);
     let child = cmd.spawn().wrap_err("starting the local kubelet")?;
     let pid = child.id().unwrap_or_default();
     std::fs::write(opts.run_dir.join("kubelet.pid"), pid.to_string())?;
@@ -237,11 +237,11 @@ pub async fn ensure_running(opts: &KubeletOptions) -> Result<bool> {
 /// waits for it; true when one ran.
 pub async fn stop(run_dir: &Path) -> bool {
     let Some(pid) = running_pid(run_dir) else { return false };
-    process::signal_group(pid, libc::SIGTERM);
+    process::signal_group(pid, rustix::process::Signal::TERM);
     let deadline = Instant::now() + Duration::from_secs(40);
     while control_plane::alive(pid) {
         if Instant::now() > deadline {
-            process::signal_group(pid, libc::SIGKILL);
+            process::signal_group(pid, rustix::process::Signal::KILL);
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -1,41 +1,38 @@
-//! Process plumbing: sessions, the parent-death signal, signals to a process group.
+//! Process plumbing: process groups, the parent-death signal, signals to a process group.
+//! All through safe APIs: std's `process_group`, util-linux's `setpriv` (the package that
+//! gives the kubelet `unshare`), rustix's signal calls.
 
+use rustix::process::{Pid, Signal};
 use tokio::process::Command;
 
-/// Runs the command in a session of its own: no terminal's Ctrl-C reaches it, and its
-/// pid is its process group, so a signal to the group reaches everything it started.
-pub fn new_session(cmd: &mut Command) {
-    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+/// Runs the command in a process group of its own: a terminal's Ctrl-C reaches only its
+/// foreground group, so not this one, and its pid is its group, so a signal to the group
+/// reaches everything it started.
+pub fn own_process_group(cmd: &mut Command) {
+    cmd.process_group(0);
 }
 
-/// Like [`new_session`], and the process is SIGKILLed when the kubelet dies (the signal
-/// survives the exec of the controller), so no controller outlives its supervisor.
-pub fn new_session_dying_with_parent(cmd: &mut Command) {
-    // SAFETY: setsid and prctl are async-signal-safe and touch no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+/// A command running `program` in a process group of its own (as [`own_process_group`])
+/// that is SIGKILLed when the thread that started it dies (the parent-death signal, set by
+/// `setpriv`, survives the exec of `program`), so no controller outlives its kubelet.
+pub fn dying_with_parent(program: &str) -> Command {
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--pdeathsig", "KILL", program]);
+    own_process_group(&mut cmd);
+    cmd
 }
 
 /// Sends `signal` to the process group led by `pid` (nothing for pid 0).
-pub fn signal_group(pid: u32, signal: i32) {
-    if pid > 0 {
-        // SAFETY: a plain system call on a pid we started.
-        unsafe {
-            libc::kill(-(pid as i32), signal);
-        }
+pub fn signal_group(pid: u32, signal: Signal) {
+    if let Some(pid) = i32::try_from(pid).ok().and_then(Pid::from_raw) {
+        // Gone already is fine: the caller only wants it gone.
+        let _ = rustix::process::kill_process_group(pid, signal);
     }
+}
+
+/// Sends `signal` to process `pid`; the system's error if it cannot (no such process, or
+/// not ours).
+pub fn signal_process(pid: u32, signal: Signal) -> std::io::Result<()> {
+    let pid = i32::try_from(pid).ok().and_then(Pid::from_raw).ok_or(std::io::ErrorKind::InvalidInput)?;
+    rustix::process::kill_process(pid, signal).map_err(std::io::Error::from)
 }
