@@ -32,12 +32,39 @@ pub struct DashboardOptions {
     pub watch: WatchOptions,
     /// Refuse every action that changes the cluster (`--read-only`).
     pub read_only: bool,
+    /// Allow node, pod and scale actions on a cluster neither local nor kind (`--allow-remote`,
+    /// or `allow_remote` in the config file).
+    pub allow_remote: bool,
     /// Where the nodes run, when the command that opened the dashboard said so (or `up` resolved it).
     pub node_host: Option<HostKind>,
     /// Write event-to-screen latency to this file at exit (`--stats`).
     pub stats: Option<std::path::PathBuf>,
     /// Record the watch events to this file (`--record`).
     pub record: Option<std::path::PathBuf>,
+    /// The colours (`--theme`); `NO_COLOR` still wins.
+    pub palette: crate::ui::theme::Palette,
+    /// The user's key bindings (config file `[keys]`).
+    pub keys: crate::ui::KeyBindings,
+    /// Do not capture the mouse (`--no-mouse`).
+    pub no_mouse: bool,
+}
+
+impl DashboardOptions {
+    /// The theme to draw with: the palette, or none under `NO_COLOR`.
+    pub fn theme(&self) -> crate::ui::theme::Theme {
+        crate::ui::theme::Theme::with(no_color(), self.palette)
+    }
+
+    /// The UI state the dashboard starts from: theme, key bindings, read-only.
+    fn first_state(&self) -> UiState {
+        let theme = self.theme();
+        UiState {
+            read_only: self.read_only,
+            palette: theme.palette,
+            keys: self.keys.clone(),
+            ..UiState::new(theme.no_color)
+        }
+    }
 }
 
 /// Connects, then runs the dashboard until the user quits.
@@ -46,7 +73,9 @@ pub async fn run(opts: &DashboardOptions) -> Result<()> {
     let (client, info) = cluster::connect(&opts.watch.connect).await?;
     // ratatui::init installs a panic hook that restores the terminal first.
     let mut terminal = ratatui::init();
-    crate::terminal::mouse_on();
+    if !opts.no_mouse {
+        crate::terminal::mouse_on();
+    }
     let result = dashboard(&mut terminal, opts, client, info).await;
     crate::terminal::mouse_off();
     ratatui::restore();
@@ -72,7 +101,9 @@ pub async fn up_then_dashboard(up_opts: &UpOptions, dash: &DashboardOptions) -> 
             up::UpTarget::Current => None,
         });
         let (client, info) = cluster::connect(&dash.watch.connect).await?;
-        crate::terminal::mouse_on();
+        if !dash.no_mouse {
+            crate::terminal::mouse_on();
+        }
         dashboard(&mut terminal, &dash, client, info).await
     }
     .await;
@@ -162,6 +193,7 @@ async fn dashboard(
     let watch = &opts.watch;
     let mut model = Model::new(watch.model_config());
     let (tx, rx) = mpsc::channel(4096);
+    let remote = crate::remote_guard::refusal(&info.server, &info.context, opts.allow_remote);
     cluster::announce(info, &tx).await;
     let tasks = cluster::spawn_watchers(&client, watch.objects_namespace.as_deref(), &model.config, &tx);
     drop(tx);
@@ -181,7 +213,7 @@ async fn dashboard(
     // Decided once, the way `shardwatch chaos fail-node` decides without --target.
     let (kubeconfig, context) = (watch.connect.kubeconfig.as_deref(), watch.connect.context.as_deref());
     let node_host = crate::node_host::node_host(opts.node_host, kubeconfig, context).await;
-    let context = ActionContext { shard_label: watch.shard_label.clone(), node_host };
+    let context = ActionContext { shard_label: watch.shard_label.clone(), node_host, remote };
     let reader = Reader {
         client: client.clone(),
         flux_namespace: watch.flux_namespace.clone(),
@@ -190,7 +222,7 @@ async fn dashboard(
     let actions = Actions { tx: action_tx, rx: outcome_rx, context, logs: LogFeed::new(Some(reader)) };
     let mut latency = Latency::new(opts.stats.as_deref());
     let result = tokio::select! {
-        r = event_loop(terminal, &mut model, rx, actions, no_color(), opts.read_only, &mut latency) => r,
+        r = event_loop(terminal, &mut model, rx, actions, opts.first_state(), &mut latency) => r,
         () = serve => Ok(()),
     };
     latency.write()?;
@@ -216,6 +248,8 @@ struct ActionContext {
     shard_label: String,
     /// Where the nodes run, or why that is not known (no node failure then).
     node_host: Result<NodeHost, String>,
+    /// Why node, pod and scale actions are refused on this cluster (`--allow-remote`), if they are.
+    remote: Option<String>,
 }
 
 impl ActionContext {
@@ -303,13 +337,13 @@ async fn event_loop(
     model: &mut Model,
     mut rx: mpsc::Receiver<ClusterEvent>,
     mut actions: Actions,
-    no_color: bool,
-    read_only: bool,
+    first: UiState,
     latency: &mut Latency,
 ) -> Result<()> {
     let mut keys = EventStream::new();
     let cannot_fail_nodes = actions.context.cannot_fail_nodes();
-    let mut state = UiState { read_only, cannot_fail_nodes, ..UiState::new(no_color) };
+    let remote_refusal = actions.context.remote.clone();
+    let mut state = UiState { cannot_fail_nodes, remote_refusal, ..first };
     let mut views = Views::new();
     let mut snap = views.refresh(model, Utc::now());
     // `dirty`: the model changed (redraw only if the snapshot did); `redraw`: the screen
@@ -486,7 +520,7 @@ mod tests {
     use super::*;
 
     fn context(node_host: Result<NodeHost, String>) -> ActionContext {
-        ActionContext { shard_label: "sharding.fluxcd.io/key".into(), node_host }
+        ActionContext { shard_label: "sharding.fluxcd.io/key".into(), node_host, remote: None }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::app::DashboardOptions;
 use crate::bootstrap::render_install::RenderOptions;
 use crate::bootstrap::steps::Steps;
-use crate::bootstrap::up::{self, DownOptions, UpOptions, UpTarget};
+use crate::bootstrap::up::{self, Confirm, DownOptions, UpOptions, UpTarget};
 use crate::cluster::{ConnectOptions, WatchOptions};
 use crate::headless::chaos::{ChaosOptions, ChaosRequest};
 use crate::headless::explain::ExplainOptions;
@@ -18,6 +18,10 @@ use crate::headless::flux_action::{FluxActionOptions, FluxVerb};
 use crate::headless::{self, SnapshotOptions};
 use crate::local::command::{ControllersAction, GitServerAction, LocalAction};
 use crate::node_host::HostKind;
+use crate::ui::palette::Palette;
+use crate::user_config::ConfigError;
+use crate::user_config::settings::{Given, Settings, pick};
+use crate::user_config::theme_choice;
 
 /// Examples shown under `--help` (and in the man page).
 const EXAMPLES: &str = "Examples:
@@ -53,6 +57,10 @@ pub struct Cli {
     /// Refuse every action that changes the cluster (`chaos`, `up`, `down` exit 3; dashboard action keys).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Allow the actions that break things (fail/restore a node, cordon, drain, scale,
+    /// delete a pod) on a cluster that is neither a local one of this machine nor kind.
+    #[arg(long, global = true)]
+    pub allow_remote: bool,
     /// Write event-to-screen latency (p50/p99/max, JSON) to this file at exit (dashboard, `snapshot --follow`).
     #[arg(long, global = true, value_name = "FILE")]
     pub stats: Option<PathBuf>,
@@ -60,6 +68,20 @@ pub struct Cli {
     /// `snapshot --follow`); play it back with `shardwatch replay FILE`.
     #[arg(long, global = true, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Colours of the dashboard and replay: dark (default), light, high-contrast, a theme
+    /// in the config folder's themes/ (NAME.toml), or a theme FILE. NO_COLOR overrides it.
+    #[arg(long, global = true, env = "SHARDWATCH_THEME", value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+    /// Do not capture the mouse (the terminal's own text selection keeps working).
+    #[arg(long, global = true)]
+    pub no_mouse: bool,
+    /// Config file (default: $XDG_CONFIG_HOME/shardwatch/config.toml, else
+    /// ~/.config/shardwatch/config.toml); flags and environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What the config file set beyond the flags above (key bindings, allowed contexts).
+    #[arg(skip)]
+    pub settings: Settings,
     /// Where logs go (never to the terminal the dashboard draws on).
     #[arg(long, global = true, env = "SHARDWATCH_LOG", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
@@ -115,6 +137,15 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", requires = "output")]
         at: Option<f64>,
     },
+    /// The config file: print a commented default, or where it is read from.
+    Config {
+        /// Print a commented config file with every key at its default.
+        #[arg(long, conflicts_with = "path")]
+        print_default: bool,
+        /// Print the path of the config file read (whether it exists or not).
+        #[arg(long)]
+        path: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     Completions {
         /// The shell.
@@ -159,6 +190,10 @@ pub enum Command {
         /// kubeconfig (--kubeconfig, else the first file of KUBECONFIG, else ~/.kube/config).
         #[arg(long)]
         no_kubeconfig_update: bool,
+        /// --target current: apply without asking (otherwise the dry run's summary is shown
+        /// and y/N asked on the terminal, with --no-tui; exit 3 when it cannot be asked).
+        #[arg(long)]
+        yes: bool,
     },
     /// Remove what `up` created (the kind cluster or the local control plane).
     Down {
@@ -364,6 +399,10 @@ pub enum LocalCommand {
         #[arg(long, default_value = "127.0.0.1")]
         addr: String,
     },
+    /// Kill the process group named on stdin when stdin closes without "done" (what a
+    /// build runs beside each `go`, so the group dies with a SIGKILLed `up`).
+    #[command(hide = true)]
+    ReapGroup,
     /// Be notification-controller's stand-in (what the local kubelet runs as its pod).
     #[command(hide = true)]
     NotificationStandIn {
@@ -433,6 +472,7 @@ impl LocalCommand {
             Self::NotificationStandIn { health_addr } => {
                 LocalAction::NotificationStandIn { health_addr: health_addr.clone() }
             }
+            Self::ReapGroup => LocalAction::ReapGroup,
         }
     }
 }
@@ -595,13 +635,64 @@ impl Cli {
     }
 
     /// The dashboard's options; `node_host`: where the nodes run, when the command said so.
-    pub fn dashboard(&self, node_host: Option<HostKind>) -> DashboardOptions {
-        DashboardOptions {
+    pub fn dashboard(&self, node_host: Option<HostKind>) -> Result<DashboardOptions, ConfigError> {
+        Ok(DashboardOptions {
             watch: self.watch(),
             read_only: self.read_only,
+            allow_remote: self.remote_allowed(),
             node_host,
             stats: self.stats.clone(),
             record: self.record.clone(),
+            palette: self.palette()?,
+            keys: crate::ui::KeyBindings::new(&self.settings.keys).map_err(ConfigError)?,
+            no_mouse: self.no_mouse,
+        })
+    }
+
+    /// Whether actions may change a cluster neither local nor kind: `--allow-remote`, or
+    /// the config file's `allow_remote` lists the context used (`--context`, else the
+    /// kubeconfig's current context).
+    pub fn remote_allowed(&self) -> bool {
+        if self.allow_remote {
+            return true;
+        }
+        let contexts = &self.settings.allow_remote;
+        if contexts.is_empty() {
+            return false;
+        }
+        let current = self.context.clone().or_else(|| {
+            let kubeconfig = match &self.kubeconfig {
+                Some(path) => kube::config::Kubeconfig::read_from(path).ok(),
+                None => kube::config::Kubeconfig::read().ok(),
+            };
+            kubeconfig?.current_context
+        });
+        current.is_some_and(|c| contexts.contains(&c))
+    }
+
+    /// Fills in what the command line left unset (neither a flag nor an environment
+    /// variable gave it) from the config file's `settings`: flags > env > config > defaults.
+    pub fn apply(&mut self, settings: Settings, matches: &clap::ArgMatches) {
+        let given = |id: &str| match matches.value_source(id) {
+            Some(clap::parser::ValueSource::CommandLine) => Given::Flag,
+            Some(clap::parser::ValueSource::EnvVariable) => Given::Env,
+            _ => Given::Default,
+        };
+        self.namespace = pick(given("namespace"), self.namespace.take(), settings.namespace.clone());
+        self.flux_namespace =
+            pick(given("flux_namespace"), self.flux_namespace.clone(), settings.flux_namespace.clone());
+        self.shard_label = pick(given("shard_label"), self.shard_label.clone(), settings.shard_label.clone());
+        self.theme = pick(given("theme"), self.theme.take(), Some(settings.theme.clone()));
+        self.read_only = pick(given("read_only"), self.read_only, settings.read_only);
+        self.no_mouse = pick(given("no_mouse"), self.no_mouse, settings.no_mouse);
+        self.settings = settings;
+    }
+
+    /// The colours `--theme` names (default: dark).
+    pub fn palette(&self) -> Result<Palette, ConfigError> {
+        match &self.theme {
+            Some(choice) => theme_choice::resolve(choice, theme_choice::themes_dir().as_deref()),
+            None => Ok(Palette::default()),
         }
     }
 }
@@ -636,18 +727,68 @@ pub fn run() -> color_eyre::Result<i32> {
     std::panic::set_hook(Box::new(move |info| {
         eprintln!("{}", crate::redact::redact(&panic_hook.panic_report(info).to_string()));
     }));
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(Command::Config { print_default, path }) = &cli.command {
+        return Ok(config_command(&cli, *print_default, *path));
+    }
+    match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => cli.apply(settings, &matches),
+        Err(e) => {
+            eprintln!("shardwatch: {e}");
+            return Ok(2);
+        }
+    }
     crate::logging::init(cli.log_file.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match rt.block_on(dispatch(&cli)) {
         // Not connected: one line with the cause and the fix, like `check`'s "cannot tell".
+        // A theme or config file that cannot be used: one line naming the file and line.
+        Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
+            eprintln!("shardwatch: {e}");
+            Ok(2)
+        }
         Err(e) if e.downcast_ref::<crate::cluster::ConnectError>().is_some() => {
             let line =
                 e.downcast_ref::<crate::cluster::ConnectError>().map(ToString::to_string).unwrap_or_default();
             eprintln!("shardwatch: {line}");
             Ok(2)
         }
+        // `up --target current` not confirmed: nothing was applied.
+        Err(e) if e.downcast_ref::<crate::bootstrap::up::NotConfirmed>().is_some() => {
+            let line = e.downcast_ref::<crate::bootstrap::up::NotConfirmed>().map(ToString::to_string);
+            eprintln!("shardwatch: {}", line.unwrap_or_default());
+            Ok(3)
+        }
+        // Another `up` of the same cluster runs: who, since when; nothing was touched.
+        Err(e) if e.downcast_ref::<crate::bootstrap::up_lock::UpLocked>().is_some() => {
+            let line = e.downcast_ref::<crate::bootstrap::up_lock::UpLocked>().map(ToString::to_string);
+            eprintln!("shardwatch: {}", line.unwrap_or_default());
+            Ok(2)
+        }
         other => other,
+    }
+}
+
+/// `shardwatch config`: the default file's text or the path read; returns the exit code.
+fn config_command(cli: &Cli, print_default: bool, path: bool) -> i32 {
+    if print_default {
+        print!("{}", crate::user_config::settings::DEFAULT_TEXT);
+        return 0;
+    }
+    match cli.config.clone().or_else(crate::user_config::settings::default_path) {
+        Some(p) if path => {
+            println!("{}", p.display());
+            0
+        }
+        _ if path => {
+            eprintln!("shardwatch: no config folder: neither XDG_CONFIG_HOME nor HOME is set");
+            2
+        }
+        _ => {
+            eprintln!("shardwatch: config needs --print-default or --path");
+            2
+        }
     }
 }
 
@@ -660,6 +801,7 @@ async fn flux_action(cli: &Cli, verb: FluxVerb, object: &str, yes: bool) -> colo
         connect: cli.connect(),
         flux_namespace: cli.flux_namespace.clone(),
         read_only: cli.read_only,
+        allow_remote: cli.remote_allowed(),
         yes,
     };
     crate::headless::flux_action::run(&opts).await
@@ -675,7 +817,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
         record: cli.record.clone(),
     };
     match &cli.command {
-        None => crate::app::run(&cli.dashboard(None)).await.map(|()| 0),
+        None => crate::app::run(&cli.dashboard(None)?).await.map(|()| 0),
         Some(Command::Snapshot { output, timeout, follow: false }) => {
             headless::snapshot(&snapshot(output, timeout)).await
         }
@@ -718,10 +860,12 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 speed: *speed,
                 output: output.map(Into::into),
                 at: *at,
-                no_color: crate::app::no_color(),
+                theme: crate::ui::theme::Theme::with(crate::app::no_color(), cli.palette()?),
+                no_mouse: cli.no_mouse,
             };
             crate::recording::replay::run(&opts).await
         }
+        Some(Command::Config { print_default, path }) => Ok(config_command(cli, *print_default, *path)),
         Some(Command::Completions { shell }) => {
             crate::shell_docs::completions(*shell, &mut std::io::stdout());
             Ok(0)
@@ -742,6 +886,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 flux_namespace: cli.flux_namespace.clone(),
                 shard_label: cli.shard_label.clone(),
                 read_only: cli.read_only,
+                allow_remote: cli.remote_allowed(),
                 yes: *yes,
                 node_host: target.map(HostKind::from),
             };
@@ -762,6 +907,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
             no_tui,
             no_flux_controllers,
             no_kubeconfig_update,
+            yes,
         }) => {
             let target = target.map(UpTarget::from);
             let opts = UpOptions {
@@ -781,10 +927,17 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 flux_controllers: !*no_flux_controllers,
                 wait_for_layer: *no_tui,
                 update_user_kubeconfig: !*no_kubeconfig_update,
+                confirm: if *yes {
+                    Confirm::Yes
+                } else if *no_tui {
+                    Confirm::AskOnTerminal
+                } else {
+                    Confirm::Refuse
+                },
             };
             if !*no_tui {
                 // Where the nodes run follows the target `up` resolves (kind when it picked kind).
-                crate::app::up_then_dashboard(&opts, &cli.dashboard(None)).await?;
+                crate::app::up_then_dashboard(&opts, &cli.dashboard(None)?).await?;
                 return Ok(0);
             }
             // Ctrl-C ends `up` by dropping it, so what it runs (a build) is ended too.

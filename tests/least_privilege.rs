@@ -236,6 +236,47 @@ fn actions_are_refused_with_the_apis_reason() {
     assert_eq!(replicas.trim(), "1", "the Deployment was scaled anyway");
 }
 
+/// The shipped roles do not grant pods/log: `logs` and the `l` view say that this grant
+/// is what is missing (the apiserver refuses before any kubelet is asked, so kwok's pods do).
+#[test]
+fn without_pods_log_the_log_is_refused_naming_the_grant() {
+    let Some(admin) = support::cluster() else { return };
+    let ns = flux_namespace(&admin);
+    // The shard's controller must have a pod, or there is nothing to be refused.
+    support::wait_until(Duration::from_secs(60), "a kustomize-controller-shard1 pod", || {
+        let pods = admin.kubectl(&["-n", &ns.name, "get", "pods", "-o", "name"])?;
+        if pods.contains("kustomize-controller-shard1") { Ok(()) } else { Err(pods) }
+    });
+    let viewer = Viewer::bound_to(&admin, &ns.name, shipped("clusterrole.yaml"));
+    let (code, stdout, stderr) = viewer.shardwatch(&["--flux-namespace", &ns.name, "logs", "ks/app"]);
+    assert_eq!(code, 2, "logs without pods/log: stdout {stdout}, stderr {stderr}");
+    assert!(
+        stderr.contains("forbidden: this user may not read pods/log")
+            && stderr.contains("ask for get on pods/log"),
+        "the missing grant is named: {stderr}"
+    );
+    assert!(stderr.contains("kustomize-controller-shard1"), "the controller read is named: {stderr}");
+
+    let mut term = viewer.dashboard(&ns.name, &["-n", &ns.name]);
+    term.wait_for("shard3", Duration::from_secs(30));
+    term.send("3");
+    term.wait_for("Dependencies [", Duration::from_secs(10));
+    term.send("/ks/app\r");
+    term.wait_for("Dependencies [1/1]", Duration::from_secs(10));
+    term.send("l");
+    let screen = term.wait_for("may not read pods/log", Duration::from_secs(30));
+    assert!(screen.contains("forbidden"), "the log view says why in its body:\n{screen}");
+    // Esc closes the view; q only once it is closed (Esc then q at once reads as Alt-q).
+    term.send("\x1b");
+    support::wait_until(Duration::from_secs(10), "the log view closed", || {
+        let screen = term.contents();
+        if screen.contains("may not read pods/log") { Err(screen) } else { Ok(()) }
+    });
+    term.send("q");
+    assert!(term.wait_exit(Duration::from_secs(10)), "the dashboard did not exit on q");
+    viewer.dashboard_log_clean();
+}
+
 #[test]
 fn the_shipped_roles_only_read_and_never_secrets() {
     for file in ["clusterrole.yaml", "role.yaml"] {

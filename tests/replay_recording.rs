@@ -52,10 +52,17 @@ async fn play(
 ) -> Vec<Frame> {
     let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap();
     let mut frames = Vec::new();
-    replay::play(&mut terminal, recording, speed, true, keys, |player, buf| {
-        frames.push(Frame { elapsed: player.elapsed(), applied: player.applied(), text: text(buf) });
-        !stop(player)
-    })
+    replay::play(
+        &mut terminal,
+        recording,
+        speed,
+        shardwatch::ui::theme::Theme::new(true),
+        keys,
+        |player, buf| {
+            frames.push(Frame { elapsed: player.elapsed(), applied: player.applied(), text: text(buf) });
+            !stop(player)
+        },
+    )
     .await
     .expect("the replay plays");
     frames

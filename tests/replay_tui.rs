@@ -53,5 +53,11 @@ fn clicks_select_tabs_and_rows_in_the_replay() {
 
     term.send("q");
     assert!(term.wait_exit(WAIT), "q ends the replay");
+    // The exit can be seen before the reader has parsed the last bytes written (the
+    // restore): wait for the screen, not for the process.
+    let start = std::time::Instant::now();
+    while !term.restored() && start.elapsed() < WAIT {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert!(term.restored(), "the terminal is restored:\n{}", term.contents());
 }

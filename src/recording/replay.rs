@@ -20,6 +20,7 @@ use crate::headless::{self, Format};
 use crate::model::objects::Time;
 use crate::model::{Model, Snapshot, Views};
 use crate::ui::position_bar::{self, ReplayPosition};
+use crate::ui::theme::Theme;
 use crate::ui::{self, Input, KeyOutcome, UiState};
 
 /// At most this many frames per second, however fast the recording plays.
@@ -38,8 +39,10 @@ pub struct ReplayOptions {
     pub output: Option<Format>,
     /// Seconds from the recording's start for `output`.
     pub at: Option<f64>,
-    /// Draw without colours (`NO_COLOR`).
-    pub no_color: bool,
+    /// The theme, or no colours (`NO_COLOR`).
+    pub theme: Theme,
+    /// Do not capture the mouse (`--no-mouse`).
+    pub no_mouse: bool,
 }
 
 /// Plays the recording on the terminal, or prints one snapshot of it; returns the exit code.
@@ -64,9 +67,11 @@ pub async fn run(opts: &ReplayOptions) -> Result<i32> {
         return Ok(0);
     }
     let mut terminal = ratatui::init();
-    crate::terminal::mouse_on();
+    if !opts.no_mouse {
+        crate::terminal::mouse_on();
+    }
     let result =
-        play(&mut terminal, &recording, opts.speed, opts.no_color, EventStream::new(), |_, _| true).await;
+        play(&mut terminal, &recording, opts.speed, opts.theme, EventStream::new(), |_, _| true).await;
     crate::terminal::mouse_off();
     ratatui::restore();
     result.map(|()| 0)
@@ -166,7 +171,7 @@ pub async fn play<B, K>(
     terminal: &mut Terminal<B>,
     recording: &Recording,
     speed: f64,
-    no_color: bool,
+    theme: Theme,
     mut keys: K,
     mut frame_drawn: impl FnMut(&Player, &Buffer) -> bool,
 ) -> Result<()>
@@ -184,7 +189,8 @@ where
     let mut state = UiState {
         read_only: true,
         cannot_fail_nodes: Some("a replay changes nothing: there is no cluster behind it".into()),
-        ..UiState::new(no_color)
+        palette: theme.palette,
+        ..UiState::new(theme.no_color)
     };
     let mut snap = replay.snapshot();
     let mut last = Instant::now();
@@ -292,5 +298,7 @@ pub fn draw(buf: &mut Buffer, area: Rect, snap: &Snapshot, state: &UiState, posi
     let dashboard = dashboard_area(area);
     ui::render(buf, dashboard, snap, state);
     let bar = Rect { y: area.y + dashboard.height, height: area.height - dashboard.height, ..area };
-    position_bar::render(buf, bar, position, state.no_color);
+    let theme = Theme::with(state.no_color, state.palette);
+    position_bar::render(buf, bar, position, theme);
+    theme.paint_defaults(buf, bar);
 }

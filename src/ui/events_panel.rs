@@ -13,7 +13,7 @@ use super::PanelView;
 use super::details::Details;
 use super::table::{Column, RowCells, Rows};
 use super::text::age;
-use super::theme::{Theme, Tone, severity_tone};
+use super::theme::{Theme, Tone, severity_glyph, severity_tone};
 
 /// What a row of the events panel is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,9 +219,10 @@ impl Rows for EventRows<'_> {
         };
         let e = &self.snap.events[i];
         let tone = severity_tone(e.severity);
+        // A glyph for either severity, so NO_COLOR keeps the difference.
         let mark = match e.severity {
-            Severity::Warning => Span::styled("!", theme.tone(Tone::Warn)),
-            Severity::Info => Span::raw(" "),
+            Severity::Warning => Span::styled(severity_glyph(e.severity), theme.tone(Tone::Warn)),
+            Severity::Info => Span::styled(severity_glyph(e.severity), theme.dim()),
         };
         RowCells::Cols(vec![
             Line::styled(e.at.format("%H:%M:%S").to_string(), theme.dim()),

@@ -12,7 +12,7 @@ use crate::model::shards::Health;
 
 use super::Panel;
 use super::text::fit;
-use super::theme::{Theme, Tone, verdict_label, verdict_tone};
+use super::theme::{Theme, Tone, verdict_glyph, verdict_label, verdict_tone};
 use super::visibility;
 
 fn put(buf: &mut Buffer, area: Rect, row: u16, line: Line<'static>) {
@@ -45,7 +45,8 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, theme: Theme) {
     );
 
     let v = snap.overall.verdict;
-    let mut verdict = vec![Span::styled(format!("● {}", verdict_label(v)), theme.tone(verdict_tone(v)))];
+    let mut verdict =
+        vec![Span::styled(format!("{} {}", verdict_glyph(v), verdict_label(v)), theme.tone(verdict_tone(v)))];
     if !snap.overall.reasons.is_empty() {
         verdict.push(Span::raw(format!("  {}", snap.overall.reasons.join(" · "))));
     }

@@ -69,7 +69,11 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> KeyOut
         }
         Input::Normal if state.explain.is_some() => explain_key(state, key, snap),
         Input::Normal if state.details => details_key(state, key, snap),
-        Input::Normal => normal_key(state, key, snap),
+        // The user's bindings apply to the panels' keys (overlays keep theirs).
+        Input::Normal => match state.keys.translate(key) {
+            Some(key) => normal_key(state, key, snap),
+            None => false,
+        },
     };
     if quit {
         KeyOutcome::Quit
@@ -221,6 +225,10 @@ fn ask(c: char, state: &mut UiState, snap: &Snapshot) {
         return;
     }
     match action_for(c, state, snap) {
+        Ok(request @ Request::Flux(_)) => state.confirm = Some(request),
+        Ok(_) if state.remote_refusal.is_some() => {
+            state.message = state.remote_refusal.as_ref().map(|why| format!("{c}: refused: {why}"));
+        }
         Ok(request) => state.confirm = Some(request),
         Err(why) => state.message = Some(why),
     }

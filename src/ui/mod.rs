@@ -14,11 +14,13 @@ mod flux_request;
 mod footer;
 mod header;
 mod help;
+mod key_bindings;
 mod keys;
 mod layout;
 pub mod log_view;
 mod mouse;
 mod object_events;
+pub mod palette;
 pub mod picture;
 mod placement_panel;
 pub mod position_bar;
@@ -28,7 +30,7 @@ mod selection;
 mod shards_panel;
 mod table;
 mod text;
-mod theme;
+pub mod theme;
 mod visibility;
 
 #[cfg(test)]
@@ -41,6 +43,8 @@ mod tests_flux;
 mod tests_hostile;
 #[cfg(test)]
 mod tests_keys;
+#[cfg(test)]
+mod tests_theme;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -54,6 +58,7 @@ use crate::model::objects::FluxKey;
 
 pub use clipboard::flux_reconcile;
 pub use flux_request::FluxVerb;
+pub use key_bindings::KeyBindings;
 pub use keys::{KeyOutcome, handle_key};
 pub use mouse::handle_mouse;
 pub use request::Request;
@@ -170,8 +175,15 @@ pub struct UiState {
     /// Why `f` and `r` cannot fail or restore nodes here (where the nodes run is not
     /// known); `None` when they can.
     pub cannot_fail_nodes: Option<String>,
+    /// Why node, pod and scale actions are refused on this cluster (neither local nor kind,
+    /// no `--allow-remote`); `None` when they are allowed. Flux's verbs are not affected.
+    pub remote_refusal: Option<String>,
     /// Draw without colours (`NO_COLOR`).
     pub no_color: bool,
+    /// The theme's colours (`--theme`), unused with `no_color`.
+    pub palette: theme::Palette,
+    /// The user's key bindings (config file `[keys]`).
+    pub keys: KeyBindings,
     /// The log view `l` opened, with the lines read so far.
     pub logs: Option<log_view::LogView>,
     /// The explain view's object's log lines (its last few are shown under the cause).
@@ -268,7 +280,7 @@ pub fn draw(frame: &mut Frame, snap: &Snapshot, state: &UiState) {
 
 /// Draws the whole screen into a buffer (what [`draw`] does, without a terminal).
 pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, state: &UiState) {
-    let theme = Theme::new(state.no_color);
+    let theme = Theme::with(state.no_color, state.palette);
     let areas = layout::split(area);
     header::render(buf, areas.header, snap, theme);
     header::render_tabs(buf, areas.tabs, snap, state.panel, theme);
@@ -292,6 +304,7 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, state: &UiState) {
         request::render(buf, area, r, theme);
     }
     text::defuse_bidi(buf);
+    theme.paint_defaults(buf, area);
 }
 
 /// The current panel in its border: honest notices about missing data, then the table.

@@ -55,9 +55,9 @@ pub fn svg(buf: &Buffer) -> String {
             }
             // Reversed cells swap colours, as a terminal does: text takes the background's.
             let fg = if cell.modifier.contains(Modifier::REVERSED) {
-                color_hex(cell.bg).unwrap_or(BACKGROUND)
+                color_hex(cell.bg).unwrap_or_else(|| BACKGROUND.to_string())
             } else {
-                color_hex(cell.fg).unwrap_or(FOREGROUND)
+                color_hex(cell.fg).unwrap_or_else(|| FOREGROUND.to_string())
             };
             let weight = if cell.modifier.contains(Modifier::BOLD) { r#" font-weight="bold""# } else { "" };
             let _ = writeln!(
@@ -72,36 +72,41 @@ pub fn svg(buf: &Buffer) -> String {
     out
 }
 
-fn cell_bg(buf: &Buffer, x: u16, y: u16) -> Option<&'static str> {
+fn cell_bg(buf: &Buffer, x: u16, y: u16) -> Option<String> {
     let cell = &buf[(buf.area.x + x, buf.area.y + y)];
     if cell.modifier.contains(Modifier::REVERSED) {
-        return Some(color_hex(cell.fg).unwrap_or(FOREGROUND));
+        return Some(color_hex(cell.fg).unwrap_or_else(|| FOREGROUND.to_string()));
     }
     color_hex(cell.bg)
 }
 
-fn color_hex(c: Color) -> Option<&'static str> {
-    Some(match c {
-        Color::Reset => return None,
-        Color::Indexed(237) => "#3a3a3a",
-        Color::Black => "#1d1f21",
-        Color::Red => "#cc6666",
-        Color::Green => "#8abe6a",
-        Color::Yellow => "#e0c060",
-        Color::Blue => "#81a2be",
-        Color::Magenta => "#b294bb",
-        Color::Cyan => "#8abeb7",
-        Color::Gray => "#b0b0b0",
-        Color::DarkGray => "#707880",
-        Color::LightRed => "#ff8080",
-        Color::LightGreen => "#b5e890",
-        Color::LightYellow => "#f0e080",
-        Color::LightBlue => "#a0c0f0",
-        Color::LightMagenta => "#d0a0e0",
-        Color::LightCyan => "#a0e0e0",
-        Color::White => "#ffffff",
-        _ => FOREGROUND,
-    })
+fn color_hex(c: Color) -> Option<String> {
+    Some(
+        match c {
+            Color::Reset => return None,
+            // The themes' colours, exactly.
+            Color::Rgb(r, g, b) => return Some(format!("#{r:02x}{g:02x}{b:02x}")),
+            Color::Indexed(237) => "#3a3a3a",
+            Color::Black => "#1d1f21",
+            Color::Red => "#cc6666",
+            Color::Green => "#8abe6a",
+            Color::Yellow => "#e0c060",
+            Color::Blue => "#81a2be",
+            Color::Magenta => "#b294bb",
+            Color::Cyan => "#8abeb7",
+            Color::Gray => "#b0b0b0",
+            Color::DarkGray => "#707880",
+            Color::LightRed => "#ff8080",
+            Color::LightGreen => "#b5e890",
+            Color::LightYellow => "#f0e080",
+            Color::LightBlue => "#a0c0f0",
+            Color::LightMagenta => "#d0a0e0",
+            Color::LightCyan => "#a0e0e0",
+            Color::White => "#ffffff",
+            _ => FOREGROUND,
+        }
+        .to_string(),
+    )
 }
 
 fn escape(s: &str) -> String {

@@ -49,11 +49,10 @@ fn speed(s: f64) -> String {
 }
 
 /// Draws the bar on one line of `area`.
-pub fn render(buf: &mut Buffer, area: Rect, pos: &ReplayPosition, no_color: bool) {
+pub fn render(buf: &mut Buffer, area: Rect, pos: &ReplayPosition, theme: Theme) {
     if area.is_empty() {
         return;
     }
-    let theme = Theme::new(no_color);
     let (mark, state) = match (pos.ended, pos.paused) {
         (true, _) => ("■", "end"),
         (false, true) => ("‖", "paused"),
@@ -108,7 +107,7 @@ mod tests {
     fn line(pos: &ReplayPosition, width: u16) -> String {
         let area = Rect::new(0, 0, width, 1);
         let mut buf = Buffer::empty(area);
-        render(&mut buf, area, pos, true);
+        render(&mut buf, area, pos, Theme::new(true));
         (0..width).map(|x| buf[(x, 0)].symbol().to_string()).collect()
     }
 

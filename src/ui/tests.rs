@@ -18,7 +18,7 @@ use super::sample::{now, snapshot, snapshot_with_failover};
 use super::{Panel, Request, UiState, draw};
 
 /// The buffer as lines of text, trailing spaces trimmed (they are invisible anyway).
-fn text(buf: &Buffer) -> String {
+pub(super) fn text(buf: &Buffer) -> String {
     let width = buf.area.width as usize;
     let mut out = Vec::new();
     for row in buf.content.chunks(width.max(1)) {
@@ -39,7 +39,7 @@ fn unicode_cells(symbol: &str) -> usize {
     ratatui::text::Span::raw(symbol).width()
 }
 
-fn draw_to(snap: &Snapshot, state: &UiState, width: u16, height: u16) -> Buffer {
+pub(super) fn draw_to(snap: &Snapshot, state: &UiState, width: u16, height: u16) -> Buffer {
     let mut term = Terminal::new(TestBackend::new(width, height)).expect("test backend");
     term.draw(|f| draw(f, snap, state)).expect("draw");
     term.backend().buffer().clone()
@@ -214,8 +214,9 @@ fn failed_state_is_red_and_no_color_uses_modifiers_only() {
     let snap = snapshot();
     let buf = draw_to(&snap, &on(Panel::Dependencies), 120, 30);
     let pos = find(&buf, "✕ Failed");
-    assert_eq!(buf[pos].fg, Color::Red);
-    assert_eq!(buf[(pos.x + 2, pos.y)].fg, Color::Red, "the word, not only the glyph");
+    let red = super::theme::Palette::default().bad;
+    assert_eq!(buf[pos].fg, red);
+    assert_eq!(buf[(pos.x + 2, pos.y)].fg, red, "the word, not only the glyph");
 
     let plain = UiState { no_color: true, ..on(Panel::Dependencies) };
     let buf = draw_to(&snap, &plain, 120, 30);
@@ -233,11 +234,12 @@ fn selected_row_is_highlighted() {
     state.lists[0].selected = 2;
     let buf = draw_to(&snap, &state, 80, 24);
     let pos = find(&buf, "○ shard2");
-    assert_eq!(buf[pos].bg, super::theme::SELECTED_BG);
+    let palette = super::theme::Palette::default();
+    assert_eq!(buf[pos].bg, palette.selection);
     // Muted text on the selected row must differ from the bar, or it vanishes.
-    assert!(buf.content.iter().all(|c| c.bg != super::theme::SELECTED_BG || c.fg != c.bg));
+    assert!(buf.content.iter().all(|c| c.bg != palette.selection || c.fg != c.bg));
     let other = find(&buf, "◐ shard3");
-    assert_eq!(buf[other].bg, Color::Reset);
+    assert_eq!(buf[other].bg, palette.background);
 }
 
 #[test]
