@@ -32,6 +32,8 @@ pub struct DashboardOptions {
     pub watch: WatchOptions,
     /// Refuse every action that changes the cluster (`--read-only`).
     pub read_only: bool,
+    /// Allow node, pod and scale actions on a cluster neither local nor kind (`--allow-remote`).
+    pub allow_remote: bool,
     /// Where the nodes run, when the command that opened the dashboard said so (or `up` resolved it).
     pub node_host: Option<HostKind>,
     /// Write event-to-screen latency to this file at exit (`--stats`).
@@ -44,8 +46,6 @@ pub struct DashboardOptions {
     pub keys: crate::ui::KeyBindings,
     /// Do not capture the mouse (`--no-mouse`).
     pub no_mouse: bool,
-    /// Actions are allowed on a cluster that is neither kind nor local (`allow_remote` in the config file).
-    pub allow_remote: bool,
 }
 
 impl DashboardOptions {
@@ -192,6 +192,7 @@ async fn dashboard(
     let watch = &opts.watch;
     let mut model = Model::new(watch.model_config());
     let (tx, rx) = mpsc::channel(4096);
+    let remote = crate::remote_guard::refusal(&info.server, &info.context, opts.allow_remote);
     cluster::announce(info, &tx).await;
     let tasks = cluster::spawn_watchers(&client, watch.objects_namespace.as_deref(), &model.config, &tx);
     drop(tx);
@@ -211,7 +212,7 @@ async fn dashboard(
     // Decided once, the way `shardwatch chaos fail-node` decides without --target.
     let (kubeconfig, context) = (watch.connect.kubeconfig.as_deref(), watch.connect.context.as_deref());
     let node_host = crate::node_host::node_host(opts.node_host, kubeconfig, context).await;
-    let context = ActionContext { shard_label: watch.shard_label.clone(), node_host };
+    let context = ActionContext { shard_label: watch.shard_label.clone(), node_host, remote };
     let reader = Reader {
         client: client.clone(),
         flux_namespace: watch.flux_namespace.clone(),
@@ -246,6 +247,8 @@ struct ActionContext {
     shard_label: String,
     /// Where the nodes run, or why that is not known (no node failure then).
     node_host: Result<NodeHost, String>,
+    /// Why node, pod and scale actions are refused on this cluster (`--allow-remote`), if they are.
+    remote: Option<String>,
 }
 
 impl ActionContext {
@@ -335,7 +338,8 @@ async fn event_loop(
 ) -> Result<()> {
     let mut keys = EventStream::new();
     let cannot_fail_nodes = actions.context.cannot_fail_nodes();
-    let mut state = UiState { cannot_fail_nodes, ..first };
+    let remote_refusal = actions.context.remote.clone();
+    let mut state = UiState { cannot_fail_nodes, remote_refusal, ..first };
     let mut views = Views::new();
     let mut snap = views.refresh(model, Utc::now());
     // `dirty`: the model changed (redraw only if the snapshot did); `redraw`: the screen
@@ -512,7 +516,7 @@ mod tests {
     use super::*;
 
     fn context(node_host: Result<NodeHost, String>) -> ActionContext {
-        ActionContext { shard_label: "sharding.fluxcd.io/key".into(), node_host }
+        ActionContext { shard_label: "sharding.fluxcd.io/key".into(), node_host, remote: None }
     }
 
     #[test]

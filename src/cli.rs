@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::app::DashboardOptions;
 use crate::bootstrap::render_install::RenderOptions;
 use crate::bootstrap::steps::Steps;
-use crate::bootstrap::up::{self, DownOptions, UpOptions, UpTarget};
+use crate::bootstrap::up::{self, Confirm, DownOptions, UpOptions, UpTarget};
 use crate::cluster::{ConnectOptions, WatchOptions};
 use crate::headless::chaos::{ChaosOptions, ChaosRequest};
 use crate::headless::explain::ExplainOptions;
@@ -57,6 +57,10 @@ pub struct Cli {
     /// Refuse every action that changes the cluster (`chaos`, `up`, `down` exit 3; dashboard action keys).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Allow the actions that break things (fail/restore a node, cordon, drain, scale,
+    /// delete a pod) on a cluster that is neither a local one of this machine nor kind.
+    #[arg(long, global = true)]
+    pub allow_remote: bool,
     /// Write event-to-screen latency (p50/p99/max, JSON) to this file at exit (dashboard, `snapshot --follow`).
     #[arg(long, global = true, value_name = "FILE")]
     pub stats: Option<PathBuf>,
@@ -186,6 +190,10 @@ pub enum Command {
         /// kubeconfig (--kubeconfig, else the first file of KUBECONFIG, else ~/.kube/config).
         #[arg(long)]
         no_kubeconfig_update: bool,
+        /// --target current: apply without asking (otherwise the dry run's summary is shown
+        /// and y/N asked on the terminal, with --no-tui; exit 3 when it cannot be asked).
+        #[arg(long)]
+        yes: bool,
     },
     /// Remove what `up` created (the kind cluster or the local control plane).
     Down {
@@ -391,6 +399,10 @@ pub enum LocalCommand {
         #[arg(long, default_value = "127.0.0.1")]
         addr: String,
     },
+    /// Kill the process group named on stdin when stdin closes without "done" (what a
+    /// build runs beside each `go`, so the group dies with a SIGKILLed `up`).
+    #[command(hide = true)]
+    ReapGroup,
     /// Be notification-controller's stand-in (what the local kubelet runs as its pod).
     #[command(hide = true)]
     NotificationStandIn {
@@ -460,6 +472,7 @@ impl LocalCommand {
             Self::NotificationStandIn { health_addr } => {
                 LocalAction::NotificationStandIn { health_addr: health_addr.clone() }
             }
+            Self::ReapGroup => LocalAction::ReapGroup,
         }
     }
 }
@@ -626,20 +639,24 @@ impl Cli {
         Ok(DashboardOptions {
             watch: self.watch(),
             read_only: self.read_only,
+            allow_remote: self.remote_allowed(),
             node_host,
             stats: self.stats.clone(),
             record: self.record.clone(),
             palette: self.palette()?,
             keys: crate::ui::KeyBindings::new(&self.settings.keys).map_err(ConfigError)?,
             no_mouse: self.no_mouse,
-            allow_remote: self.allow_remote(),
         })
     }
 
-    /// Whether the config file's `allow_remote` lists the context used (`--context`, else
-    /// the kubeconfig's current context).
-    pub fn allow_remote(&self) -> bool {
+    /// Whether actions may touch a cluster neither local nor kind: `--allow-remote`, or the
+    /// config file's `allow_remote` lists the context used (`--context`, else the
+    /// kubeconfig's current context).
+    pub fn remote_allowed(&self) -> bool {
         let contexts = &self.settings.allow_remote;
+        if self.allow_remote {
+            return true;
+        }
         if contexts.is_empty() {
             return false;
         }
@@ -720,6 +737,18 @@ pub fn run() -> color_eyre::Result<i32> {
             eprintln!("shardwatch: {line}");
             Ok(2)
         }
+        // `up --target current` not confirmed: nothing was applied.
+        Err(e) if e.downcast_ref::<crate::bootstrap::up::NotConfirmed>().is_some() => {
+            let line = e.downcast_ref::<crate::bootstrap::up::NotConfirmed>().map(ToString::to_string);
+            eprintln!("shardwatch: {}", line.unwrap_or_default());
+            Ok(3)
+        }
+        // Another `up` of the same cluster runs: who, since when; nothing was touched.
+        Err(e) if e.downcast_ref::<crate::bootstrap::up_lock::UpLocked>().is_some() => {
+            let line = e.downcast_ref::<crate::bootstrap::up_lock::UpLocked>().map(ToString::to_string);
+            eprintln!("shardwatch: {}", line.unwrap_or_default());
+            Ok(2)
+        }
         other => other,
     }
 }
@@ -755,7 +784,6 @@ async fn flux_action(cli: &Cli, verb: FluxVerb, object: &str, yes: bool) -> colo
         connect: cli.connect(),
         flux_namespace: cli.flux_namespace.clone(),
         read_only: cli.read_only,
-        allow_remote: cli.allow_remote(),
         yes,
     };
     crate::headless::flux_action::run(&opts).await
@@ -840,9 +868,9 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 flux_namespace: cli.flux_namespace.clone(),
                 shard_label: cli.shard_label.clone(),
                 read_only: cli.read_only,
+                allow_remote: cli.remote_allowed(),
                 yes: *yes,
                 node_host: target.map(HostKind::from),
-                allow_remote: cli.allow_remote(),
             };
             headless::chaos::run(&opts).await
         }
@@ -861,6 +889,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
             no_tui,
             no_flux_controllers,
             no_kubeconfig_update,
+            yes,
         }) => {
             let target = target.map(UpTarget::from);
             let opts = UpOptions {
@@ -880,6 +909,13 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 flux_controllers: !*no_flux_controllers,
                 wait_for_layer: *no_tui,
                 update_user_kubeconfig: !*no_kubeconfig_update,
+                confirm: if *yes {
+                    Confirm::Yes
+                } else if *no_tui {
+                    Confirm::AskOnTerminal
+                } else {
+                    Confirm::Refuse
+                },
             };
             if !*no_tui {
                 // Where the nodes run follows the target `up` resolves (kind when it picked kind).

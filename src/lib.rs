@@ -17,6 +17,7 @@ pub mod logging;
 pub mod model;
 pub mod node_host;
 pub mod recording;
+pub mod remote_guard;
 pub mod shell_docs;
 pub mod stood_up;
 pub mod terminal;

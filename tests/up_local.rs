@@ -10,38 +10,10 @@ mod real_flux;
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use real_flux::{CHAIN, FLUX_NS};
+use real_flux::{CHAIN, CONTROLLERS, FLUX_NS, flux_prerequisite_missing};
 use serde_json::Value;
 use support::Cluster;
-
-/// The controllers `up` runs as processes, one set per shard.
-const CONTROLLERS: [&str; 3] = ["source-controller", "kustomize-controller", "helm-controller"];
-
-/// Why the real controllers cannot run here, if they cannot: their binaries are missing
-/// (`SHARDWATCH_FLUX_BIN`, else build-flux.sh's cache folder) or this is not root (they
-/// need `unshare`). `up` would otherwise spend 11 minutes building them inside a test.
-fn flux_prerequisite_missing() -> Option<String> {
-    let bin = std::env::var_os("SHARDWATCH_FLUX_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("SHARDWATCH_CACHE")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("shardwatch")))
-            .unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/shardwatch")
-            });
-        cache.join("flux-v2.7.3/bin")
-    });
-    if let Some(c) = CONTROLLERS.iter().find(|c| !bin.join(c).is_file()) {
-        return Some(format!(
-            "{} is missing (tests/localcluster/build-flux.sh builds it)",
-            bin.join(c).display()
-        ));
-    }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2));
-    (euid != Some("0")).then(|| "not root: the controllers run under `unshare`".to_string())
-}
 
 fn items(cluster: &Cluster, args: &[&str]) -> Vec<Value> {
     let list = cluster.get_json(args).unwrap_or_else(|e| panic!("kubectl {args:?}: {e}"));

@@ -18,7 +18,7 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// This test's cluster: the suite's name with `-shards`, ports 100 above the suite's.
+/// This test's cluster: the suite's name with `-shards`, ports above the suite's.
 fn env() -> Vec<(&'static str, String)> {
     let base = std::env::var("SHARDWATCH_CLUSTER_NAME").unwrap_or_else(|_| "shardwatch".into());
     let port: u16 =
@@ -30,8 +30,8 @@ fn env() -> Vec<(&'static str, String)> {
         ("SHARDWATCH_GIT_PORT", (git + 1).to_string()),
         ("SHARDWATCH_BIN", env!("CARGO_BIN_EXE_shardwatch").to_string()),
     ];
-    // A fixed API server port for the suite's cluster would be taken twice (kwokctl picks
-    // a free one when it is unset, as in CI).
+    // A fixed API server port for the suite's cluster (running beside this one) must not be
+    // this cluster's too; unset, kwokctl picks a free one for each.
     if let Some(api) = std::env::var("SHARDWATCH_APISERVER_PORT").ok().and_then(|p| p.parse::<u16>().ok()) {
         env.push(("SHARDWATCH_APISERVER_PORT", (api + 1).to_string()));
     }

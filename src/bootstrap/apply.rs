@@ -60,6 +60,24 @@ impl Summary {
         }
     }
 
+    /// The preview's lines: the counts, then what would be created and changed (at most
+    /// `max` names each, then how many more).
+    pub fn preview_lines(&self, max: usize) -> Vec<String> {
+        let mut lines = vec![format!(
+            "would create {}, change {}, leave {} unchanged",
+            self.created.len(),
+            self.changed.len(),
+            self.unchanged
+        )];
+        for (verb, names) in [("create", &self.created), ("change", &self.changed)] {
+            lines.extend(names.iter().take(max).map(|n| format!("  {verb} {n}")));
+            if names.len() > max {
+                lines.push(format!("  … and {} more to {verb}", names.len() - max));
+            }
+        }
+        lines
+    }
+
     fn add(&mut self, what: String, outcome: Outcome) {
         match outcome {
             Outcome::Created => self.created.push(what),
@@ -113,6 +131,44 @@ pub async fn apply_all(
         summary.add(describe(object), apply_one(client, object).await?);
     }
     Ok(summary)
+}
+
+/// What applying `objects` would do, asking the API server (a server-side apply dry run of
+/// each object that exists; one that does not, or whose kind is not served yet because its
+/// CRD comes with this apply, would be created). Nothing is written.
+pub async fn preview(client: &Client, objects: &[Value]) -> Result<Summary> {
+    let mut summary = Summary::default();
+    for object in objects {
+        summary.add(describe(object), dry_run_one(client, object).await?);
+    }
+    Ok(summary)
+}
+
+/// What [`apply_one`] would do to `object`, written nowhere.
+async fn dry_run_one(client: &Client, object: &Value) -> Result<Outcome> {
+    let what = describe(object);
+    let api_version = object["apiVersion"].as_str().ok_or_else(|| eyre!("{what} has no apiVersion"))?;
+    let kind = object["kind"].as_str().ok_or_else(|| eyre!("{what} has no kind"))?;
+    let name = object["metadata"]["name"].as_str().ok_or_else(|| eyre!("{what} has no name"))?;
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let Ok((resource, caps)) = discovery::pinned_kind(client, &gvk).await else {
+        return Ok(Outcome::Created);
+    };
+    let api = dynamic_api(client, &resource, caps.scope == Scope::Namespaced, object)?;
+    // Never read, so never compared: counted as a change.
+    if kind == "Secret" {
+        return Ok(Outcome::Changed);
+    }
+    let Some(before) = api.get_opt(name).await.wrap_err_with(|| format!("reading {what}"))? else {
+        return Ok(Outcome::Created);
+    };
+    let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+    let after = api
+        .patch(name, &params, &Patch::Apply(object))
+        .await
+        .wrap_err_with(|| format!("dry-run applying {what}"))?;
+    Ok(if content(&before) == content(&after) { Outcome::Unchanged } else { Outcome::Changed })
 }
 
 /// `Kind/namespace/name` or `Kind/name`.
@@ -220,5 +276,18 @@ mod tests {
         s.add("Deployment/flux-system/x".into(), Outcome::Changed);
         assert!(!s.nothing_changed());
         assert_eq!(s.line(), "0 created, 1 changed, 1 unchanged");
+        for i in 0..3 {
+            s.add(format!("Deployment/flux-system/new{i}"), Outcome::Created);
+        }
+        assert_eq!(
+            s.preview_lines(2),
+            [
+                "would create 3, change 1, leave 1 unchanged",
+                "  create Deployment/flux-system/new0",
+                "  create Deployment/flux-system/new1",
+                "  … and 1 more to create",
+                "  change Deployment/flux-system/x",
+            ]
+        );
     }
 }

@@ -25,6 +25,7 @@ pub mod render_install;
 pub mod shard_transform;
 pub mod steps;
 pub mod up;
+pub mod up_lock;
 pub mod wait;
 
 pub use manifests::{ManifestError, parse_documents, to_documents, to_yaml};

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::infra_layer::{self, LayerShards, Source};
 pub use super::steps::Steps;
 use super::{Placement, ShardOptions, shard_install};
-use super::{apply, flux_runtime, flux_source, kind, layer_wait, wait};
+use super::{apply, flux_runtime, flux_source, kind, layer_wait, up_lock, wait};
 use crate::cluster::{self, ConnectOptions};
 use crate::kind_config::KindConfig;
 use crate::kind_host;
@@ -67,7 +67,32 @@ pub struct UpOptions {
     /// Add the cluster's context (`kwok-shardwatch`, `kind-<name>`) to the user's kubeconfig
     /// and make it current.
     pub update_user_kubeconfig: bool,
+    /// `--target current`: how the forced server-side apply into someone's cluster is confirmed.
+    pub confirm: Confirm,
 }
+
+/// How `up --target current` confirms its apply after showing the dry run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// `--yes`: apply without asking.
+    Yes,
+    /// Ask y/N on the terminal (plain output); refuse when stdin is not one.
+    AskOnTerminal,
+    /// The terminal is the progress screen's: refuse, saying how to be asked.
+    Refuse,
+}
+
+/// `up --target current` was not confirmed; nothing was applied (exit code 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotConfirmed(pub String);
+
+impl std::fmt::Display for NotConfirmed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotConfirmed {}
 
 /// Everything `down` needs to know.
 #[derive(Debug, Clone)]
@@ -158,6 +183,8 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
     let shards = shape.shards.clone();
     let shards_n = shards.len();
     let target = resolve_target(opts.target, &mut |l| steps.detail(l)).await;
+    // Held to the end: a second `up` of the same cluster is refused meanwhile.
+    let _lock = lock(target, &shape, opts, &cache)?;
     // Only the local cluster has no kubelet to run Flux's pods; elsewhere Flux runs in-cluster.
     let real_controllers = target == UpTarget::Local && opts.flux_controllers;
     // The bundled layer is served by a Git server on this machine: to the local processes,
@@ -220,7 +247,11 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
         None => opts.current.clone(),
     };
     let (client, info) = cluster::connect(&target_cfg).await?;
-    steps.detail(&format!("connected to {} ({})", info.server, info.kubernetes_version.unwrap_or_default()));
+    steps.detail(&format!(
+        "connected to {} ({})",
+        info.server,
+        info.kubernetes_version.clone().unwrap_or_default()
+    ));
     let nodes = wait::shard_nodes(&client, &opts.label_key).await?;
     if let Err(why) = check_shape(&nodes, &shards, &opts.label_key) {
         match opts.placement {
@@ -254,6 +285,21 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
         .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
         .collect();
     steps.detail(&format!("{} objects, {} Deployments", sharded.len(), deployments.len()));
+
+    if target == UpTarget::Current {
+        // Someone's cluster: show what the forced apply would do and ask first.
+        steps.step("what the apply would do (server-side dry run, nothing written)");
+        let preview = apply::preview(&client, &sharded).await?;
+        for line in preview.preview_lines(15) {
+            steps.detail(&line);
+        }
+        let question = format!(
+            "Apply this to context {} at {} (a forced server-side apply: fields other managers own are \
+             taken over)?",
+            info.context, info.server
+        );
+        confirm_current(opts.confirm, &question, &preview).await?;
+    }
 
     steps.step("server-side apply (CRDs first)");
     let mut progress = |line: &str| steps.detail(line);
@@ -381,6 +427,52 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
         steps.detail("up to date: nothing changed");
     }
     Ok(Stood { kubeconfig, target })
+}
+
+/// Asks `question` y/N on the terminal unless `--yes`; Err when not confirmed or it cannot be asked.
+async fn confirm_current(confirm: Confirm, question: &str, preview: &apply::Summary) -> Result<()> {
+    use std::io::IsTerminal;
+    let refuse = |why: &str| {
+        Err(NotConfirmed(format!("refusing `up --target current`: {why}; nothing was applied")).into())
+    };
+    match confirm {
+        Confirm::Yes => Ok(()),
+        Confirm::Refuse => refuse(
+            "it asks before applying to the current context; run it with --no-tui to be asked, or pass --yes",
+        ),
+        Confirm::AskOnTerminal if !std::io::stdin().is_terminal() => refuse(
+            "stdin is not a terminal, so it cannot be confirmed; pass --yes to confirm non-interactively",
+        ),
+        Confirm::AskOnTerminal if preview.nothing_changed() => Ok(()),
+        Confirm::AskOnTerminal => {
+            let question = question.to_string();
+            // Off the async task, so Ctrl-C still ends `up` while it waits for an answer.
+            let answer = tokio::task::spawn_blocking(move || {
+                eprint!("{question} y/N: ");
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map(|_| line)
+            })
+            .await??;
+            if matches!(answer.trim(), "y" | "Y" | "yes") { Ok(()) } else { refuse("not confirmed") }
+        }
+    }
+}
+
+/// Takes the lock of the cluster `up` is about to stand up (exit code 2 when it is held).
+fn lock(target: UpTarget, shape: &Shape, opts: &UpOptions, cache: &Path) -> Result<up_lock::UpLock> {
+    let (key, shown) = match target {
+        UpTarget::Local => {
+            (format!("local-{}", stood_up::instance()), format!("local cluster {}", stood_up::instance()))
+        }
+        UpTarget::Kind => {
+            (format!("kind-{}", shape.config.name), format!("kind cluster {}", shape.config.name))
+        }
+        UpTarget::Current => match &opts.current.context {
+            Some(context) => (format!("current-{context}"), format!("the cluster of context {context}")),
+            None => ("current".into(), "the current context's cluster".into()),
+        },
+    };
+    up_lock::acquire(cache, &key, &shown)
 }
 
 /// A build script's log line: a component or `go` line becomes the step's status (which
@@ -612,6 +704,7 @@ mod tests {
             flux_controllers: false,
             wait_for_layer: false,
             update_user_kubeconfig: false,
+            confirm: Confirm::Refuse,
         };
         let seed = shape(&opts(None, KEY), &dir).unwrap();
         assert_eq!((seed.file, seed.shards.len()), (None, 3), "the seed's own file");

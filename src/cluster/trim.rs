@@ -262,14 +262,19 @@ pub fn flux(kind: FluxKind, o: &DynamicObject, shard_label: &str) -> FluxObject 
             .or_else(|| str_at(status, &["lastAttemptedRevision"])),
         _ => str_at(status, &["artifact", "revision"]),
     };
-    let source_ref = spec.get("sourceRef").or_else(|| spec.pointer("/chart/spec/sourceRef")).map(|r| {
-        format!(
-            "{}/{}/{}",
-            r.get("kind").and_then(Value::as_str).unwrap_or_default(),
-            r.get("namespace").and_then(Value::as_str).unwrap_or(&namespace),
-            r.get("name").and_then(Value::as_str).unwrap_or_default()
-        )
-    });
+    // A HelmRelease names its chart's source (`spec.chart`) or the chart itself (`spec.chartRef`).
+    let source_ref = spec
+        .get("sourceRef")
+        .or_else(|| spec.pointer("/chart/spec/sourceRef"))
+        .or_else(|| spec.get("chartRef"))
+        .map(|r| {
+            format!(
+                "{}/{}/{}",
+                r.get("kind").and_then(Value::as_str).unwrap_or_default(),
+                r.get("namespace").and_then(Value::as_str).unwrap_or(&namespace),
+                r.get("name").and_then(Value::as_str).unwrap_or_default()
+            )
+        });
     FluxObject {
         key: FluxKey {
             kind,
@@ -277,6 +282,15 @@ pub fn flux(kind: FluxKind, o: &DynamicObject, shard_label: &str) -> FluxObject 
             name: o.metadata.name.as_deref().unwrap_or_default().into(),
         },
         shard: o.metadata.labels.as_ref().and_then(|l| l.get(shard_label).cloned()),
+        // Keys repeat across objects (`kustomize.toolkit.fluxcd.io/name`): shared; the map is sorted.
+        labels: o
+            .metadata
+            .labels
+            .iter()
+            .flatten()
+            .filter(|(k, _)| *k != shard_label)
+            .map(|(k, v)| (interned(k), Text::from(v.as_str())))
+            .collect(),
         generation: o.metadata.generation.unwrap_or(0),
         observed_generation: status.get("observedGeneration").and_then(Value::as_i64),
         suspend: spec.get("suspend").and_then(Value::as_bool).unwrap_or(false),
@@ -341,8 +355,7 @@ pub fn namespace(ns: Option<&str>) -> Text {
 /// each distinct one is stored once and shared by every object that names it. Bounded, so
 /// a cluster with unusually many distinct values only stops sharing, never grows this.
 pub fn interned(ns: &str) -> Text {
-    const MAX: usize = 4096;
-    static SEEN: Mutex<BTreeSet<Text>> = Mutex::new(BTreeSet::new());
+    const MAX: usize = INTERNED_MAX;
     let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(t) = seen.get(ns) {
         return t.clone();
@@ -354,6 +367,20 @@ pub fn interned(ns: &str) -> Text {
     t
 }
 
+/// How many distinct strings `interned` shares at most.
+pub const INTERNED_MAX: usize = 4096;
+
+static SEEN: Mutex<BTreeSet<Text>> = Mutex::new(BTreeSet::new());
+
+/// How many distinct strings are shared now (never more than `INTERNED_MAX`).
+pub fn interned_len() -> usize {
+    SEEN.lock().unwrap_or_else(|p| p.into_inner()).len()
+}
+
 #[cfg(test)]
 #[path = "trim_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "fuzz_tests.rs"]
+mod fuzz_tests;

@@ -49,12 +49,12 @@ pub struct ChaosOptions {
     pub shard_label: String,
     /// Refuse (`--read-only`).
     pub read_only: bool,
+    /// Act on a cluster that is neither local nor kind (`--allow-remote`).
+    pub allow_remote: bool,
     /// Do not ask for confirmation.
     pub yes: bool,
     /// Where the nodes run, if the command line said so (`--target`).
     pub node_host: Option<HostKind>,
-    /// Actions are allowed on a cluster that is neither kind nor local (`allow_remote` in the config file).
-    pub allow_remote: bool,
 }
 
 /// Runs one chaos action; returns the exit code.
@@ -74,7 +74,7 @@ pub async fn run(opts: &ChaosOptions) -> Result<i32> {
             return Ok(CANNOT);
         }
     };
-    confirm_and_perform(&opts.connect, &opts.flux_namespace, opts.yes, &action).await
+    confirm_and_perform(&opts.connect, &opts.flux_namespace, opts.yes, opts.allow_remote, &action).await
 }
 
 /// Asks "About to <what>. Type yes to continue:" and reads one line; only `yes` confirms.
@@ -87,11 +87,13 @@ pub fn confirmed(what: &str, input: &mut dyn BufRead, prompt: &mut dyn Write) ->
 }
 
 /// The part every confirmed action shares (chaos's and Flux's): refused when it cannot be
-/// confirmed, the cluster named before asking unless `yes`, then done; the exit code.
+/// confirmed, or on a remote cluster unless `allow_remote`, the cluster named before asking
+/// unless `yes`, then done; the exit code.
 pub async fn confirm_and_perform(
     connect: &ConnectOptions,
     flux_namespace: &str,
     yes: bool,
+    allow_remote: bool,
     action: &Action,
 ) -> Result<i32> {
     let what = action.describe(flux_namespace);
@@ -109,6 +111,10 @@ pub async fn confirm_and_perform(
             return Ok(CANNOT);
         }
     };
+    if let Some(why) = crate::remote_guard::refusal(&info.server, &info.context, allow_remote) {
+        eprintln!("shardwatch: refusing to {what}: {why}");
+        return Ok(REFUSED);
+    }
     if !yes {
         eprintln!("cluster: context {} at {}", info.context, info.server);
         if !confirmed(&what, &mut std::io::stdin().lock(), &mut std::io::stderr())? {

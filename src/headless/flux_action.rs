@@ -39,8 +39,6 @@ pub struct FluxActionOptions {
     pub flux_namespace: String,
     /// Refuse (`--read-only`).
     pub read_only: bool,
-    /// Actions are allowed on a cluster that is neither kind nor local (`allow_remote` in the config file).
-    pub allow_remote: bool,
     /// Do not ask for confirmation.
     pub yes: bool,
 }
@@ -74,5 +72,7 @@ pub async fn run(opts: &FluxActionOptions) -> Result<i32> {
         FluxVerb::Suspend => Action::Suspend { key, suspend: true },
         FluxVerb::Resume => Action::Suspend { key, suspend: false },
     };
-    confirm_and_perform(&opts.connect, &opts.flux_namespace, opts.yes, &action).await
+    // Flux's own verbs change what Flux reconciles, not the cluster's machinery: like
+    // `flux reconcile`, allowed on any cluster (still named and confirmed).
+    confirm_and_perform(&opts.connect, &opts.flux_namespace, opts.yes, true, &action).await
 }

@@ -54,6 +54,8 @@ pub enum LocalAction {
     GitServe { root: PathBuf, port: u16, addr: String },
     /// Be notification-controller's stand-in (what the local kubelet runs as its pod).
     NotificationStandIn { health_addr: String },
+    /// Watch a build's process group for a SIGKILLed `up` ([`super::group_reaper`]).
+    ReapGroup,
 }
 
 /// What `shardwatch local git-server` does.
@@ -232,6 +234,7 @@ pub async fn run(action: LocalAction) -> Result<i32> {
             git_http::serve(root, listener).await?;
         }
         LocalAction::NotificationStandIn { health_addr } => notification_stand_in::run(&health_addr).await?,
+        LocalAction::ReapGroup => super::group_reaper::run(),
     }
     Ok(0)
 }

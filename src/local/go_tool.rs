@@ -1,7 +1,7 @@
 //! Running `go` for the local world's builds: each run in a process group of its own,
 //! killed with everything it started when the run is dropped (an interrupted `up` leaves no
-//! compiler behind), its log lines passed on as they come; and `go mod download -json`
-//! read into the module folders and `go.mod` files it names.
+//! compiler behind) or when `up` is SIGKILLed ([`super::group_reaper`]), its log lines
+//! passed on as they come; and `go mod download -json` read into the module folders and `go.mod` files it names.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -11,6 +11,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
+use super::group_reaper::Reaper;
 use super::kubelet::signal_group;
 
 /// One module as `go mod download -json` describes it.
@@ -22,12 +23,38 @@ pub struct Module {
     pub go_mod: PathBuf,
 }
 
-/// Kills a run's whole process group when dropped before the run ended.
-struct GroupGuard(Option<u32>);
+/// Kills a run's whole process group when dropped before the run ended (Ctrl-C, an error),
+/// and has a [`Reaper`] kill it if this process is SIGKILLed meanwhile.
+struct GroupGuard {
+    group: Option<u32>,
+    reaper: Option<Reaper>,
+}
+
+impl GroupGuard {
+    /// Spawns `cmd` (which runs in a process group of its own) watched by a reaper started
+    /// first, so the group is covered from its first instant.
+    fn spawn(cmd: &mut Command, what: &'static str) -> Result<(tokio::process::Child, GroupGuard)> {
+        let mut reaper = Reaper::start();
+        let child = cmd.spawn().wrap_err(what)?;
+        let group = child.id();
+        if let (Some(r), Some(g)) = (&mut reaper, group) {
+            r.watch(g);
+        }
+        Ok((child, GroupGuard { group, reaper }))
+    }
+
+    /// The run ended by itself: nothing to kill.
+    fn ended(mut self) {
+        self.group = None;
+        if let Some(r) = self.reaper.take() {
+            r.release();
+        }
+    }
+}
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
-        if let Some(pid) = self.0 {
+        if let Some(pid) = self.group {
             signal_group(pid, libc::SIGKILL);
         }
     }
@@ -41,18 +68,19 @@ pub async fn go(
     env: &[(&str, &str)],
     progress: &mut dyn FnMut(&str),
 ) -> Result<String> {
-    let mut child = go_command(args, dir)
-        .envs(env.iter().copied())
-        .spawn()
-        .wrap_err("running `go` (the local world builds from the Go module proxy; is Go on PATH?)")?;
-    let guard = GroupGuard(child.id());
+    let mut cmd = go_command(args, dir);
+    cmd.envs(env.iter().copied());
+    let (mut child, guard) = GroupGuard::spawn(
+        &mut cmd,
+        "running `go` (the local world builds from the Go module proxy; is Go on PATH?)",
+    )?;
     let stderr = child.stderr.take().expect("piped stderr");
     let mut lines = BufReader::new(stderr).lines();
     while let Some(line) = lines.next_line().await? {
         progress(&line);
     }
     let out = child.wait_with_output().await?;
-    std::mem::forget(guard);
+    guard.ended();
     if !out.status.success() {
         bail!("`go {}` failed ({}; its lines are above)", args.join(" "), out.status);
     }
@@ -79,10 +107,10 @@ pub async fn download(specs: &[String], dir: &Path, progress: &mut dyn FnMut(&st
     let mut args = vec!["mod", "download", "-json"];
     args.extend(specs.iter().map(String::as_str));
     // go prints the JSON even when a module fails, with its Error field: read that first.
-    let child = go_command(&args, dir).spawn().wrap_err("running `go mod download` (is Go on PATH?)")?;
-    let guard = GroupGuard(child.id());
+    let (child, guard) =
+        GroupGuard::spawn(&mut go_command(&args, dir), "running `go mod download` (is Go on PATH?)")?;
     let out = child.wait_with_output().await?;
-    std::mem::forget(guard);
+    guard.ended();
     for line in String::from_utf8_lossy(&out.stderr).lines() {
         progress(line);
     }

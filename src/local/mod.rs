@@ -18,6 +18,7 @@ pub mod flux_crds;
 pub mod git_http;
 pub mod git_server;
 pub mod go_tool;
+pub mod group_reaper;
 pub mod kubelet;
 pub mod node_failure;
 pub mod notification_stand_in;

@@ -13,7 +13,7 @@ use super::store::Model;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Orphan {
-    /// Labelled for a shard that has no controller for its kind.
+    /// No controller of its kind selects it (by its watch label selector).
     NoController,
     /// Its controller has no ready replica: its status may be stale.
     ControllerNotReady,
@@ -24,7 +24,7 @@ pub enum Orphan {
 pub struct AssignedObject {
     /// The object.
     pub key: FluxKey,
-    /// Its shard (`main` when unlabelled).
+    /// The shard whose controller selects it (with no such controller, the shard its label names, `main` when unlabelled).
     pub shard: String,
     /// Its state.
     pub state: StateDetail,
@@ -37,6 +37,9 @@ pub struct AssignedObject {
     pub revision: Option<Text>,
     /// Set when nothing live reconciles it.
     pub orphan: Option<Orphan>,
+    /// Other shards whose controller also selects it: two controllers reconcile it at once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflict: Vec<String>,
 }
 
 /// The objects of one shard.

@@ -1,15 +1,18 @@
 //! Which shard owns each Flux object, kept up to date incrementally: an object's change
-//! touches its own row; a change of the controllers (Deployments) re-judges orphans.
+//! touches its own row (its owners are evaluated again only when its labels changed); a
+//! change of the controllers' readiness re-judges orphans, a change of their selectors
+//! assigns everything again.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::assignment::{AssignedObject, AssignmentView, Orphan, ShardAssignment, unready};
-use super::discovery::{controller_ref, shard_order};
+use super::discovery::{controller_ref, shard_order, watch_selector};
 use super::event::{ResourceKind, WatchState};
 use super::flux_state::object_state;
 use super::graph::state_since;
-use super::objects::{FluxKey, FluxObject};
+use super::objects::{FluxKey, FluxObject, Text};
+use super::selector::Selector;
 use super::shards::MAIN_SHARD;
 use super::store::Model;
 
@@ -23,6 +26,12 @@ struct Controllers {
     ready: HashMap<String, HashMap<String, u32>>,
     /// Shards with Deployments, in display order.
     discovered: Vec<String>,
+    /// Who watches what: per controller, each shard's selector (`None` watches everything),
+    /// in Deployment name order.
+    /// A selector the controller would refuse watches nothing and is left out.
+    watchers: BTreeMap<String, Vec<(String, Option<Selector>)>>,
+    /// The shard label key (the one label a Flux object keeps apart).
+    label: String,
 }
 
 impl Controllers {
@@ -32,27 +41,64 @@ impl Controllers {
             matches!(model.watch(ResourceKind::Deployment), WatchState::Live | WatchState::Lost { .. });
         let mut ready: HashMap<String, HashMap<String, u32>> = HashMap::new();
         let mut discovered: Vec<String> = Vec::new();
+        let mut watchers: BTreeMap<String, Vec<(String, Option<Selector>)>> = BTreeMap::new();
         for dep in model.deployments.values() {
             let r = controller_ref(dep, key);
             discovered.push(r.shard.clone());
+            if let Ok(selector) = watch_selector(dep) {
+                watchers.entry(r.controller.clone()).or_default().push((r.shard.clone(), selector));
+            }
             let slot = ready.entry(r.shard).or_default().entry(r.controller).or_default();
             *slot = slot.saturating_add(dep.ready);
         }
         discovered.sort_by(|a, b| shard_order(a, b));
         discovered.dedup();
-        Controllers { judge, ready, discovered }
+        Controllers { judge, ready, discovered, watchers, label: key.to_string() }
     }
 
-    fn orphan(&self, shard: &str, obj: &FluxKey) -> Option<Orphan> {
+    /// The shards whose controller of the object's kind selects it, in shard order.
+    fn owners(&self, obj: &FluxObject) -> Vec<String> {
+        let Some(watchers) = self.watchers.get(obj.key.kind.controller()) else { return Vec::new() };
+        let mut owners: Vec<String> = watchers
+            .iter()
+            .filter(|(_, sel)| sel.as_ref().is_none_or(|s| s.matches(|k| obj.label(k, &self.label))))
+            .map(|(shard, _)| shard.clone())
+            .collect();
+        owners.sort_by(|a, b| shard_order(a, b));
+        owners.dedup();
+        owners
+    }
+
+    /// Nothing selects it, or nothing that selects it has a ready replica.
+    fn orphan(&self, owners: &[String], obj: &FluxKey) -> Option<Orphan> {
         if !self.judge {
             return None;
         }
-        match self.ready.get(shard).and_then(|c| c.get(obj.kind.controller())) {
-            None => Some(Orphan::NoController),
-            Some(0) => Some(Orphan::ControllerNotReady),
-            Some(_) => None,
+        if owners.is_empty() {
+            return Some(Orphan::NoController);
         }
+        let ready: u32 = owners
+            .iter()
+            .filter_map(|s| self.ready.get(s.as_str()).and_then(|c| c.get(obj.kind.controller())))
+            .fold(0u32, |a, r| a.saturating_add(*r));
+        (ready == 0).then_some(Orphan::ControllerNotReady)
     }
+}
+
+/// What an object's owners were judged from: its labels, kept so a status change (same
+/// labels) reuses them instead of evaluating every selector again.
+#[derive(Debug, Clone, Default)]
+struct Judged {
+    shard_label: Option<String>,
+    labels: Vec<(Text, Text)>,
+    owners: Vec<String>,
+}
+
+/// The shard a row is listed under: the one its label names when that shard's controller
+/// selects it, else the first that does; with no owner, the label's shard (`main` when unlabelled).
+fn primary(obj: &FluxObject, owners: &[String]) -> String {
+    let named = obj.shard.as_deref().unwrap_or(MAIN_SHARD);
+    if owners.is_empty() || owners.iter().any(|o| o == named) { named.to_string() } else { owners[0].clone() }
 }
 
 /// Rows by shard and the orphans, kept between changes.
@@ -61,6 +107,7 @@ pub struct AssignmentIndex {
     controllers: Controllers,
     by_shard: HashMap<String, BTreeMap<FluxKey, Arc<AssignedObject>>>,
     shard_of: HashMap<FluxKey, String>,
+    judged: HashMap<FluxKey, Judged>,
     orphans: BTreeMap<FluxKey, Arc<AssignedObject>>,
     /// The orphans as last collected (a big cluster can have thousands), or None when
     /// they changed since.
@@ -92,6 +139,11 @@ impl AssignmentIndex {
     pub fn update(&mut self, model: &Model, changed: &BTreeSet<FluxKey>, controllers_changed: bool) {
         if controllers_changed {
             let now = Controllers::of(model);
+            if now.watchers != self.controllers.watchers || now.label != self.controllers.label {
+                // Who selects what changed: every object may move.
+                *self = AssignmentIndex::build(model);
+                return;
+            }
             if now != self.controllers {
                 self.controllers = now;
                 self.rejudge();
@@ -99,22 +151,46 @@ impl AssignmentIndex {
         }
         for key in changed {
             match model.flux.get(key) {
-                Some(obj) if self.shard_of.get(key).is_some_and(|s| *s == shard_of(obj)) => {
-                    let shard = shard_of(obj);
-                    self.replace(obj, &shard);
-                }
                 Some(obj) => {
-                    self.remove(key);
-                    self.insert(obj);
+                    let shard = self.judge_owners(obj);
+                    if self.shard_of.get(key).is_some_and(|s| *s == shard) {
+                        self.replace(obj, &shard);
+                    } else {
+                        self.remove(key);
+                        self.insert(obj);
+                    }
                 }
-                None => self.remove(key),
+                None => {
+                    self.remove(key);
+                    self.judged.remove(key);
+                }
             }
         }
         self.materialize();
     }
 
+    /// Files the object's owners (evaluating the selectors only when its labels changed)
+    /// and returns the shard it is listed under.
+    fn judge_owners(&mut self, obj: &FluxObject) -> String {
+        let same =
+            self.judged.get(&obj.key).is_some_and(|j| j.shard_label == obj.shard && j.labels == obj.labels);
+        if !same {
+            let owners = self.controllers.owners(obj);
+            self.judged.insert(
+                obj.key.clone(),
+                Judged { shard_label: obj.shard.clone(), labels: obj.labels.clone(), owners },
+            );
+        }
+        primary(obj, self.owners_of(&obj.key))
+    }
+
+    fn owners_of(&self, key: &FluxKey) -> &[String] {
+        self.judged.get(key).map(|j| j.owners.as_slice()).unwrap_or_default()
+    }
+
     fn row(&self, obj: &FluxObject, shard: &str) -> Arc<AssignedObject> {
         let state = object_state(obj);
+        let owners = self.owners_of(&obj.key);
         Arc::new(AssignedObject {
             key: obj.key.clone(),
             shard: shard.to_string(),
@@ -122,12 +198,13 @@ impl AssignmentIndex {
             since: state_since(obj, &state),
             state,
             revision: obj.revision.clone(),
-            orphan: self.controllers.orphan(shard, &obj.key),
+            orphan: self.controllers.orphan(owners, &obj.key),
+            conflict: owners.iter().filter(|o| *o != shard).cloned().collect(),
         })
     }
 
     fn insert(&mut self, obj: &FluxObject) {
-        let shard = shard_of(obj);
+        let shard = self.judge_owners(obj);
         let row = self.row(obj, &shard);
         self.judge(&row);
         self.collected.remove(&shard);
@@ -188,9 +265,10 @@ impl AssignmentIndex {
         self.orphans.clear();
         self.orphans_collected = None;
         self.collected.clear();
-        for (shard, rows) in &mut self.by_shard {
+        for rows in self.by_shard.values_mut() {
             for row in rows.values_mut() {
-                let orphan = self.controllers.orphan(shard, &row.key);
+                let owners = self.judged.get(&row.key).map(|j| j.owners.as_slice()).unwrap_or_default();
+                let orphan = self.controllers.orphan(owners, &row.key);
                 if row.orphan != orphan {
                     Arc::make_mut(row).orphan = orphan;
                 }
@@ -240,9 +318,4 @@ impl AssignmentIndex {
             .clone();
         self.view = Arc::new(AssignmentView { shards, orphans, unready: Arc::new(unready) });
     }
-}
-
-/// The shard an object's label names (`main` when unlabelled).
-fn shard_of(obj: &FluxObject) -> String {
-    obj.shard.clone().unwrap_or_else(|| MAIN_SHARD.to_string())
 }

@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use serde::Serialize;
 
 use super::objects::Deployment;
+use super::selector::{Operator, Selector, SelectorError, parse};
 use super::shards::{MAIN_SHARD, SHARDABLE};
 
 /// Which controller of which shard a Deployment is, as read from its selector, name and annotation.
@@ -21,64 +22,34 @@ pub struct ControllerRef {
 
 /// What a watch label selector says about the shard key.
 enum SelectorShard {
-    /// `<key>=<shard>` (or `==`, or `in (<shard>)`).
+    /// `<key>=<shard>` (or `==`, or `in (<shard>, ...)`: a controller is named after the first).
     Shard(String),
     /// `!<key>`: the main controllers.
     Unsharded,
-    /// Says nothing about the shard key.
+    /// Says nothing about the shard key, or does not parse.
     Silent,
 }
 
-/// Splits a label selector into requirements at commas outside parentheses.
-fn requirements(selector: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut depth, mut start) = (0i32, 0usize);
-    for (i, ch) in selector.char_indices() {
-        match ch {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth <= 0 => {
-                out.push(selector[start..i].trim());
-                start = i + 1;
+fn selector_shard(selector: &str, key: &str) -> SelectorShard {
+    let Ok(parsed) = parse(selector) else { return SelectorShard::Silent };
+    for req in parsed.on(key) {
+        match &req.op {
+            Operator::In(values) => {
+                if let Some(v) = values.iter().find(|v| !v.is_empty()) {
+                    return SelectorShard::Shard(v.clone());
+                }
             }
+            Operator::DoesNotExist => return SelectorShard::Unsharded,
             _ => {}
         }
     }
-    out.push(selector[start..].trim());
-    out
+    SelectorShard::Silent
 }
 
-fn selector_shard(selector: &str, key: &str) -> SelectorShard {
-    for req in requirements(selector) {
-        if let Some(rest) = req.strip_prefix('!') {
-            if rest.trim() == key {
-                return SelectorShard::Unsharded;
-            }
-            continue;
-        }
-        if req.contains("!=") {
-            continue;
-        }
-        if let Some((k, v)) = req.split_once('=') {
-            let v = v.strip_prefix('=').unwrap_or(v).trim();
-            if k.trim() == key && !v.is_empty() {
-                return SelectorShard::Shard(v.to_string());
-            }
-            continue;
-        }
-        // Set-based form: `<key> in (<shard>)`; a controller watches one shard, so the first value.
-        let mut words = req.splitn(2, char::is_whitespace);
-        let (Some(k), Some(rest)) = (words.next(), words.next()) else { continue };
-        let Some(values) = rest.trim_start().strip_prefix("in") else { continue };
-        if k != key {
-            continue;
-        }
-        let values = values.trim().trim_start_matches('(').trim_end_matches(')');
-        if let Some(v) = values.split(',').map(str::trim).find(|v| !v.is_empty()) {
-            return SelectorShard::Shard(v.to_string());
-        }
-    }
-    SelectorShard::Silent
+/// The selector a Deployment's controller watches with: `None` when it has no
+/// `--watch-label-selector` (it watches everything), an error when the controller would refuse it.
+pub fn watch_selector(dep: &Deployment) -> Result<Option<Selector>, SelectorError> {
+    dep.watch_label_selector.as_deref().map(parse).transpose()
 }
 
 /// The shard a Deployment's name implies: `<controller>-<shard>` for a shardable controller,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::assignment::AssignmentView;
 use super::event::{ResourceKind, WatchState};
 use super::flux_state::{ObjectState, StateDetail, object_state, state_age_secs};
-use super::graph::{DependencyGraph, RootCause, dependency_graph};
+use super::graph::{DependencyGraph, RootCause, blocks, dependency_graph, read_source, source_cause};
 use super::objects::{FluxKey, FluxKind, FluxObject, KubeEvent, PendingPod, Time};
 use super::store::Model;
 
@@ -418,6 +418,7 @@ impl<'a> Explainer<'a> {
             let waiting = state.state == ObjectState::Waiting;
             links.push(ChainLink { key: cur.key.clone(), state, age_secs });
             if !waiting {
+                self.source_links(cur, &mut links);
                 return (links, false);
             }
             if links.len() >= MAX_CHAIN {
@@ -434,8 +435,31 @@ impl<'a> Explainer<'a> {
             });
             match next {
                 Some(Some(o)) if !links.iter().any(|l| l.key == o.key) => cur = o,
+                // Nothing it depends on blocks it: the graph looks at its source next.
+                None => {
+                    self.source_links(cur, &mut links);
+                    return (links, false);
+                }
                 _ => return (links, false),
             }
+        }
+    }
+
+    /// Below an object that is not Ready for its own sake, the sources it reads its artifact
+    /// through (HelmChart, then the chart's repository) as long as they are not Ready either:
+    /// the graph's root cause is the deepest of them.
+    fn source_links(&self, obj: &FluxObject, links: &mut Vec<ChainLink>) {
+        if matches!(self.state_of(obj).0.state, ObjectState::Ready | ObjectState::Suspended) {
+            return;
+        }
+        let mut cur = read_source(&self.model.flux, obj);
+        while let Some(src) = cur.as_ref().and_then(|k| self.model.flux.get(k)) {
+            let (state, age_secs) = self.state_of(src);
+            if !blocks(state.state) || links.iter().any(|l| l.key == src.key) || links.len() >= MAX_CHAIN {
+                return;
+            }
+            links.push(ChainLink { key: src.key.clone(), state, age_secs });
+            cur = read_source(&self.model.flux, src);
         }
     }
 
@@ -499,9 +523,14 @@ impl<'a> Explainer<'a> {
                 age_secs: age(self.now, c.last_transition),
             })
             .collect();
-        let root_cause = self.graph.node(key).and_then(|n| n.root_cause.clone());
-        let (chain, chain_truncated) = self.chain(obj);
         let ready = matches!(state.state, ObjectState::Ready | ObjectState::Suspended);
+        // A source is not in the dependency graph, but a HelmChart still reads a repository.
+        let root_cause = match self.graph.node(key) {
+            Some(n) => n.root_cause.clone(),
+            None if !ready => source_cause(&self.model.flux, obj),
+            None => None,
+        };
+        let (chain, chain_truncated) = self.chain(obj);
 
         // What the bottom of the chain waits for: its own message names it.
         let bottom = chain.last().map(|l| &l.key).and_then(|k| self.model.flux.get(k)).filter(|_| !ready);

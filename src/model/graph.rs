@@ -209,6 +209,13 @@ impl Walker<'_> {
     /// reason names the state instead.
     fn own(&self, i: usize) -> RootCause {
         let s = &self.states[i];
+        // A source that is not Ready is the cause of whatever reads it: its own reason says
+        // why (the reader only says "artifact not found" or "source not ready").
+        if s.state != ObjectState::Suspended {
+            if let Some(rc) = self.obj(i).and_then(|obj| source_cause(self.all, obj)) {
+                return rc;
+            }
+        }
         let (reason, message) = match (s.state, self.obj(i)) {
             (ObjectState::Suspended, _) => {
                 ("Suspended".into(), "reconciliation is suspended (spec.suspend: true)".into())
@@ -234,7 +241,7 @@ impl Walker<'_> {
     /// Why an object has no status yet: usually its source, when that is missing or not
     /// Ready (nothing to reconcile from), otherwise just not reconciled yet.
     fn unreconciled(&self, obj: &FluxObject) -> (String, String) {
-        match source_key(obj) {
+        match read_source(self.all, obj) {
             Some(key) => match self.all.get(&key) {
                 None => ("SourceNotFound".into(), format!("waiting for its source: {key} does not exist")),
                 Some(src) => {
@@ -336,6 +343,54 @@ pub fn source_key(obj: &FluxObject) -> Option<FluxKey> {
     let mut parts = r.splitn(3, '/');
     let kind = FluxKind::parse(parts.next()?)?;
     Some(FluxKey { kind, namespace: parts.next()?.into(), name: parts.next()?.into() })
+}
+
+/// The source an object reads its artifact from: `spec.sourceRef`, or for a HelmRelease its
+/// `spec.chartRef`, or the HelmChart helm-controller makes of its `spec.chart` (named
+/// `<namespace>-<name>` in the chart source's namespace) once that exists.
+pub fn read_source(all: &BTreeMap<FluxKey, FluxObject>, obj: &FluxObject) -> Option<FluxKey> {
+    let src = source_key(obj)?;
+    match chart_of(obj, &src) {
+        Some(chart) if all.contains_key(&chart) => Some(chart),
+        _ => Some(src),
+    }
+}
+
+/// The HelmChart made of a HelmRelease's `spec.chart` whose source is `src`, if that is its form
+/// (a chart's source is a HelmRepository, GitRepository or Bucket; `chartRef` names the chart itself).
+pub fn chart_of(obj: &FluxObject, src: &FluxKey) -> Option<FluxKey> {
+    let template = matches!(src.kind, FluxKind::HelmRepository | FluxKind::GitRepository | FluxKind::Bucket);
+    (obj.key.kind == FluxKind::HelmRelease && template).then(|| FluxKey {
+        kind: FluxKind::HelmChart,
+        namespace: src.namespace.clone(),
+        name: format!("{}-{}", obj.key.namespace, obj.key.name).into(),
+    })
+}
+
+/// Sources read through: a HelmRelease, its HelmChart, the chart's repository. Bounded so a
+/// source that names itself cannot loop.
+const SOURCE_DEPTH: usize = 4;
+
+/// The deepest source that is not Ready (nor Suspended) down the chain an object reads its
+/// artifact through, with that source's own reason and message.
+pub fn source_cause(all: &BTreeMap<FluxKey, FluxObject>, obj: &FluxObject) -> Option<RootCause> {
+    let mut found = None;
+    let mut cur = read_source(all, obj);
+    for _ in 0..SOURCE_DEPTH {
+        let Some((key, src)) = cur.and_then(|k| all.get_key_value(&k)) else { break };
+        let st = object_state(src);
+        if !blocks(st.state) {
+            break;
+        }
+        let (reason, message) = if st.reason.is_empty() {
+            ("NotReconciled".into(), "no status yet: waiting to be reconciled".into())
+        } else {
+            (st.reason.clone(), st.message.clone())
+        };
+        found = Some(RootCause { key: Some(key.clone()), missing: None, state: st.state, reason, message });
+        cur = read_source(all, src).filter(|k| k != key);
+    }
+    found
 }
 
 /// When an object entered its state: the deciding condition's transition, or for an

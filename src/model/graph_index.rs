@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use super::flux_state::{StateDetail, object_state};
 use super::graph::{
-    DependencyGraph, GraphNode, Tree, Walker, blocks, cycle_order, source_key, state_since,
-    strongly_connected,
+    DependencyGraph, GraphNode, Tree, Walker, blocks, chart_of, cycle_order, read_source, source_key,
+    state_since, strongly_connected,
 };
 use super::objects::{DependencyRef, FluxKey, FluxKind, FluxObject};
 use super::store::Model;
@@ -55,8 +55,20 @@ impl GraphIndex {
                     None => {}
                 }
             }
-            if let Some(src) = source_key(obj) {
-                readers.entry(src).or_default().push(i);
+            // Every source on the way to its artifact: a HelmRelease reads its HelmChart
+            // (when it exists: added or removed, the graph is rebuilt) and the chart's source.
+            if let Some(chart) = source_key(obj).and_then(|src| chart_of(obj, &src)) {
+                readers.entry(chart).or_default().push(i);
+            }
+            let mut cur = read_source(&model.flux, obj);
+            for _ in 0..4 {
+                let Some(src) = cur.take() else { break };
+                cur = model.flux.get(&src).and_then(|o| read_source(&model.flux, o)).filter(|k| *k != src);
+                let list = readers.entry(src).or_default();
+                // The chart was registered above already.
+                if !list.contains(&i) {
+                    list.push(i);
+                }
             }
         }
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); objs.len()];

@@ -14,6 +14,7 @@ pub mod graph_index;
 pub mod objects;
 pub mod placement;
 pub mod placement_index;
+pub mod selector;
 pub mod shards;
 pub mod snapshot;
 pub mod store;

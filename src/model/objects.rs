@@ -227,6 +227,9 @@ pub struct FluxObject {
     pub key: FluxKey,
     /// Value of the shard label, if labelled.
     pub shard: Option<String>,
+    /// Every other label, sorted by key: what a controller's watch selector may ask about.
+    #[serde(default)]
+    pub labels: Vec<(Text, Text)>,
     /// `metadata.generation`.
     pub generation: i64,
     /// `status.observedGeneration`, when any status was ever written.
@@ -275,6 +278,14 @@ impl ReconcileTokens {
 }
 
 impl FluxObject {
+    /// The value of label `key` (`shard_label` is the one kept in `shard`).
+    pub fn label(&self, key: &str, shard_label: &str) -> Option<&str> {
+        if key == shard_label {
+            return self.shard.as_deref();
+        }
+        self.labels.binary_search_by(|(k, _)| (**k).cmp(key)).ok().map(|i| &*self.labels[i].1)
+    }
+
     /// The condition of this type, if present.
     pub fn condition(&self, type_: &str) -> Option<&Condition> {
         self.conditions.iter().find(|c| &*c.type_ == type_)

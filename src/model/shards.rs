@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::discovery::{ControllerRef, controller_ref, shard_order};
+use super::discovery::{ControllerRef, controller_ref, shard_order, watch_selector};
 use super::event::{ResourceKind, WatchState};
 use super::objects::{Deployment, Lease, Pod, Time};
 use super::store::Model;
@@ -74,6 +74,9 @@ pub struct ControllerHealth {
     pub health: Health,
     /// Why the health is not Healthy, in words (`0/1 ready`, `no leader`), for the UI and verdict.
     pub reason: Option<String>,
+    /// Why its `--watch-label-selector` does not parse: the controller selects nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector_error: Option<String>,
 }
 
 /// One shard: its controllers and overall health.
@@ -163,12 +166,15 @@ fn controller_health(
     let leader_renewed = lead.lease.and_then(|l| l.renewed);
     let leader_age_secs = leader_renewed.map(|t| (now - t).num_seconds().max(0));
     let duration = lead.lease.and_then(|l| l.duration_secs).unwrap_or(DEFAULT_LEASE_SECS);
+    let selector_error = watch_selector(dep).err().map(|e| e.to_string());
     let (health, reason) = if !deployments_live {
         (Health::Unknown, Some("deployments not visible".to_string()))
     } else if dep.ready == 0 {
         (Health::Down, Some(format!("{}/{} ready", dep.ready, dep.desired)))
     } else if dep.ready < dep.desired {
         (Health::Degraded, Some(format!("{}/{} ready", dep.ready, dep.desired)))
+    } else if let Some(e) = &selector_error {
+        (Health::Degraded, Some(format!("watch label selector refused: {e}")))
     } else if leases_live && lead.leases_exist && leader.is_none() {
         (Health::Degraded, Some("no leader".to_string()))
     } else if let Some(age) = leader_age_secs.filter(|a| leases_live && *a > i64::from(duration)) {
@@ -198,6 +204,7 @@ fn controller_health(
         leader_age_secs,
         health,
         reason,
+        selector_error,
     }
 }
 

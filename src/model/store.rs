@@ -9,7 +9,9 @@ use serde::Serialize;
 use super::event::{Change, ClusterEvent, ClusterInfo, Object, ObjectId, ResourceKind, WatchState};
 use super::failover::FailoverTracker;
 use super::graph_index::in_graph;
-use super::objects::{Deployment, FluxKey, FluxObject, KubeEvent, Lease, Node, PendingPod, Pod, Time};
+use super::objects::{
+    Deployment, FluxKey, FluxKind, FluxObject, KubeEvent, Lease, Node, PendingPod, Pod, Time,
+};
 use super::timeline::{self, LogEntry};
 
 /// Events kept per regarding object: the newest are what explain it, and a crash-looping
@@ -266,6 +268,13 @@ impl Model {
                 p.sections = Sections::ALL;
                 p.controllers |= *kind == ResourceKind::Deployment;
                 p.rebuild |= matches!((kind, state), (ResourceKind::Flux(_), WatchState::NotInstalled));
+                // NotInstalled empties the kind (`clear_kind`), whatever it is: the views
+                // that read it start again (found by the fuzz property, for Pods).
+                if *state == WatchState::NotInstalled {
+                    p.controllers |= *kind == ResourceKind::Deployment;
+                    p.placement.pods |= matches!(kind, ResourceKind::Pod | ResourceKind::Deployment);
+                    p.placement.rebuild |= *kind == ResourceKind::Node;
+                }
                 return;
             }
             Change::Cluster(_) => {
@@ -289,7 +298,8 @@ impl Model {
         // shape (rebuilt); any other Flux change redoes that object's rows only.
         match change {
             Change::Applied(Object::Flux(f)) => {
-                let shape = in_graph(f.key.kind)
+                // A source that reads a source (a HelmChart) links readers to it: same rule.
+                let shape = (in_graph(f.key.kind) || f.key.kind == FluxKind::HelmChart)
                     && self
                         .flux
                         .get(&f.key)
@@ -298,7 +308,8 @@ impl Model {
                 self.pending.touch(&f.key, self.flux.len());
             }
             Change::Deleted(ObjectId::Flux(k)) => {
-                self.pending.rebuild |= in_graph(k.kind) && self.flux.contains_key(k);
+                self.pending.rebuild |=
+                    (in_graph(k.kind) || k.kind == FluxKind::HelmChart) && self.flux.contains_key(k);
                 self.pending.touch(k, self.flux.len());
             }
             Change::Listed(ResourceKind::Flux(_), _) => self.pending.rebuild = true,

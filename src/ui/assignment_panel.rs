@@ -239,6 +239,11 @@ impl PanelView for AssignmentRows<'_> {
                     let (note, tone) = orphan_note(orphan, &o.shard);
                     d.field(theme, "Orphaned", note, theme.tone(tone));
                 }
+                if !o.conflict.is_empty() {
+                    // Two controllers reconcile it at once: their applies and statuses fight.
+                    let also = format!("also selected by {}", o.conflict.join(", "));
+                    d.field(theme, "Conflict", also, theme.tone(Tone::Bad));
+                }
                 object_events::add(&mut d, self.snap, &o.key, &o.state, theme);
                 d
             }

@@ -225,6 +225,10 @@ fn ask(c: char, state: &mut UiState, snap: &Snapshot) {
         return;
     }
     match action_for(c, state, snap) {
+        Ok(request @ Request::Flux(_)) => state.confirm = Some(request),
+        Ok(_) if state.remote_refusal.is_some() => {
+            state.message = state.remote_refusal.as_ref().map(|why| format!("{c}: refused: {why}"));
+        }
         Ok(request) => state.confirm = Some(request),
         Err(why) => state.message = Some(why),
     }

@@ -175,6 +175,9 @@ pub struct UiState {
     /// Why `f` and `r` cannot fail or restore nodes here (where the nodes run is not
     /// known); `None` when they can.
     pub cannot_fail_nodes: Option<String>,
+    /// Why node, pod and scale actions are refused on this cluster (neither local nor kind,
+    /// no `--allow-remote`); `None` when they are allowed. Flux's verbs are not affected.
+    pub remote_refusal: Option<String>,
     /// Draw without colours (`NO_COLOR`).
     pub no_color: bool,
     /// The theme's colours (`--theme`), unused with `no_color`.

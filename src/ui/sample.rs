@@ -91,6 +91,7 @@ fn controller(
             _ => None,
         },
         health,
+        selector_error: None,
     }
 }
 
@@ -326,6 +327,7 @@ fn assignment(graph: &DependencyGraph) -> AssignmentView {
             since: n.map_or(Some(now() - Duration::seconds(10_790)), |n| n.since),
             revision: n.map_or(Some(REV.into()), |n| n.revision.clone()),
             orphan,
+            conflict: Vec::new(),
             key,
         })
     };

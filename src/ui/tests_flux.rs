@@ -80,6 +80,11 @@ fn suspend_and_resume_follow_the_state_and_read_only_refuses() {
     );
     handle_key(&mut s, ch('n'), &snap);
     assert_eq!(s.message.as_deref(), Some("cancelled"));
+    // Flux's own verbs are not the breaking actions --allow-remote guards.
+    let mut remote =
+        UiState { remote_refusal: Some("remote".into()), ..on(Panel::Assignment, "apps", &snap) };
+    handle_key(&mut remote, ch('s'), &snap);
+    assert!(matches!(remote.confirm, Some(Request::Flux(_))), "{:?}", remote.message);
     let mut ro = UiState { read_only: true, ..on(Panel::Assignment, "apps", &snap) };
     handle_key(&mut ro, ch('r'), &snap);
     assert_eq!((ro.confirm.as_ref(), ro.message.as_deref()), (None, Some("read-only: actions are disabled")));

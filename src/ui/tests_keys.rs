@@ -252,6 +252,22 @@ fn read_only_refuses_action_keys() {
 }
 
 #[test]
+fn a_remote_cluster_refuses_node_pod_and_scale_keys_with_the_reason() {
+    let snap = snapshot();
+    let why =
+        "context prod at https://k8s.example.com is neither ...; pass --allow-remote to change it anyway";
+    for (row, c) in [(14, 'c'), (14, 'd'), (14, 'f'), (12, 'x')] {
+        let mut s = UiState { remote_refusal: Some(why.into()), ..placement_at(row) };
+        assert_eq!(handle_key(&mut s, ch(c), &snap), KeyOutcome::Changed);
+        assert_eq!(s.confirm, None, "{c}");
+        assert_eq!(s.message, Some(format!("{c}: refused: {why}")), "{c}");
+    }
+    let mut s = UiState { remote_refusal: Some(why.into()), panel: Panel::Shards, ..UiState::new(true) };
+    handle_key(&mut s, ch('s'), &snap);
+    assert_eq!(s.message, Some(format!("s: refused: {why}")), "scaling a shard");
+}
+
+#[test]
 fn d_on_a_node_asks_to_drain_it() {
     let snap = snapshot();
     let mut s = placement_at(14);

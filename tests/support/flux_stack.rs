@@ -34,7 +34,8 @@ pub fn controller_deployments(namespace: &str, shards: &[&str]) -> String {
     docs.join("---\n")
 }
 
-fn deployment(
+/// One controller Deployment named `name` of `component`, watching `selector`, pinned to `shard`'s nodes.
+pub fn deployment(
     namespace: &str,
     component: &str,
     name: &str,

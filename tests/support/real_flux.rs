@@ -3,6 +3,7 @@
 //! layer), and the helpers here wait for Flux to have reconciled it.
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -14,6 +15,8 @@ pub const FLUX_NS: &str = "flux-system";
 /// The infrastructure chain, in dependency order, with the shard of each layer.
 pub const CHAIN: [(&str, &str); 3] =
     [("infra-sources", "shard1"), ("infra-controllers", "shard2"), ("infra-configs", "shard3")];
+/// The controllers `up` runs as processes, one set per shard.
+pub const CONTROLLERS: [&str; 3] = ["source-controller", "kustomize-controller", "helm-controller"];
 /// How long the chain may take from nothing to Ready (helm installs, health checks).
 pub const CHAIN_DEADLINE: Duration = Duration::from_secs(300);
 
@@ -82,4 +85,28 @@ pub fn wait_handled(cluster: &Cluster, kind: &str, name: &str, token: &str, dead
             false => Err("not yet".into()),
         }
     });
+}
+
+/// Why the real controllers cannot run here, if they cannot: their binaries are missing
+/// (`SHARDWATCH_FLUX_BIN`, else build-flux.sh's cache folder) or this is not root (they
+/// need `unshare`). `up` would otherwise spend 11 minutes building them inside a test.
+pub fn flux_prerequisite_missing() -> Option<String> {
+    let bin = std::env::var_os("SHARDWATCH_FLUX_BIN").map(PathBuf::from).unwrap_or_else(|| {
+        let cache = std::env::var_os("SHARDWATCH_CACHE")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("shardwatch")))
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/shardwatch")
+            });
+        cache.join("flux-v2.7.3/bin")
+    });
+    if let Some(c) = CONTROLLERS.iter().find(|c| !bin.join(c).is_file()) {
+        return Some(format!(
+            "{} is missing (tests/localcluster/build-flux.sh builds it)",
+            bin.join(c).display()
+        ));
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2));
+    (euid != Some("0")).then(|| "not root: the controllers run under `unshare`".to_string())
 }

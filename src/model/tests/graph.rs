@@ -237,11 +237,10 @@ fn a_never_reconciled_object_names_its_source_when_that_is_not_ready() {
             "GitRepository/flux-system/infra",
         ),
     ]);
+    // The source itself is the root cause, in its own words (it has none yet).
     let cause = node(&g, "infra-sources").root_cause.clone().expect("root cause");
-    assert_eq!(cause.reason, "SourceNotReady".into());
-    assert!(
-        cause.message.starts_with("waiting for its source: GitRepository/flux-system/infra is Unknown"),
-        "{}",
-        cause.message
-    );
+    let git = FluxKey { kind: FluxKind::GitRepository, namespace: NS.into(), name: "infra".into() };
+    assert_eq!(cause.key, Some(git));
+    assert_eq!((cause.state, &*cause.reason), (ObjectState::Unknown, "NotReconciled"));
+    assert_eq!(&*cause.message, "no status yet: waiting to be reconciled");
 }

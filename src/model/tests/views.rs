@@ -1,5 +1,6 @@
 //! The incremental views always equal a from-scratch computation, after any sequence of
-//! events: adds, status flips, dependsOn edits, deletes, relists, controllers going down,
+//! events: adds, status flips, dependsOn edits, deletes, relists, controllers going down or
+//! watching with another selector, sources (a release's chart and its repository) failing,
 //! watch states, with the clock moving between refreshes.
 
 use proptest::prelude::*;
@@ -18,16 +19,34 @@ const NAMES: usize = 8;
 const NODES: [&str; 5] =
     ["shardwatch-worker", "shardwatch-worker2", "shardwatch-worker3", "extra-0", "extra-1"];
 const SHARDS: [Option<&str>; 4] = [None, Some("shard1"), Some("shard2"), Some("shard4")];
+/// The `team` label a Flux object may carry.
+const TEAMS: [Option<&str>; 3] = [None, Some("payments"), Some("ads")];
+/// Watch selector forms (`{key}` is the shard label, `{shard}` the controller's shard):
+/// every operator, several requirements, none at all, and one the controller refuses.
+const SELECTORS: [Option<&str>; 10] = [
+    Some("{key}={shard}"),
+    Some("{key} in ({shard}, shard4)"),
+    Some("{key} notin (shard1,shard2)"),
+    Some("{key}!=shard2"),
+    Some("!{key}"),
+    Some("team in (payments),!legacy"),
+    Some("team notin (payments),team"),
+    Some("!team"),
+    None,
+    Some("team in (payments"),
+];
 
 /// One step of a random history, in plain numbers so proptest can shrink it.
 #[derive(Debug, Clone)]
 enum Step {
     /// Put Kustomization `name` (or a HelmRelease / GitRepository) with a state and deps.
-    Put { kind: u8, name: usize, shard: usize, state: u8, deps: Vec<usize> },
+    Put { kind: u8, name: usize, shard: usize, state: u8, deps: Vec<usize>, team: usize },
     /// Delete it.
     Delete { kind: u8, name: usize },
     /// Relist every Kustomization as it stands, minus one.
     Relist { drop: usize },
+    /// Give a shard's (or main's) kustomize-controller another watch selector form.
+    Selector { shard: usize, form: usize },
     /// Scale a shard's kustomize-controller to 0 or 1 ready replicas.
     Controller { shard: usize, ready: bool },
     /// The shard's kustomize-controller stops asking for its shard's nodes (upstream
@@ -53,9 +72,10 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        6 => (0u8..3, 0..NAMES, 0..SHARDS.len(), 0u8..7, proptest::collection::vec(0..NAMES + 2, 0..3))
-            .prop_map(|(kind, name, shard, state, deps)| Step::Put { kind, name, shard, state, deps }),
-        1 => (0u8..3, 0..NAMES).prop_map(|(kind, name)| Step::Delete { kind, name }),
+        6 => (0u8..5, 0..NAMES, 0..SHARDS.len(), 0u8..7, proptest::collection::vec(0..NAMES + 2, 0..3), 0..TEAMS.len())
+            .prop_map(|(kind, name, shard, state, deps, team)| Step::Put { kind, name, shard, state, deps, team }),
+        2 => (0..4usize, 0..SELECTORS.len()).prop_map(|(shard, form)| Step::Selector { shard, form }),
+        1 => (0u8..5, 0..NAMES).prop_map(|(kind, name)| Step::Delete { kind, name }),
         1 => (0..NAMES).prop_map(|drop| Step::Relist { drop }),
         1 => (0..3usize, any::<bool>()).prop_map(|(shard, ready)| Step::Controller { shard, ready }),
         1 => any::<bool>().prop_map(|lost| Step::Watch { lost }),
@@ -74,11 +94,33 @@ fn kind(k: u8) -> FluxKind {
     match k {
         0 => FluxKind::Kustomization,
         1 => FluxKind::HelmRelease,
+        3 => FluxKind::HelmChart,
+        4 => FluxKind::HelmRepository,
         _ => FluxKind::GitRepository,
     }
 }
 
+/// Object `name` of kind `k`: a HelmChart is named as helm-controller names a release's chart.
+fn name_of(k: u8, name: usize) -> String {
+    match kind(k) {
+        FluxKind::HelmChart => format!("{NS}-o{name}"),
+        _ => format!("o{name}"),
+    }
+}
+
 fn object(k: u8, name: usize, shard: usize, state: u8, deps: &[usize], at: Time) -> FluxObject {
+    object_of(k, name, shard, state, deps, 0, at)
+}
+
+fn object_of(
+    k: u8,
+    name: usize,
+    shard: usize,
+    state: u8,
+    deps: &[usize],
+    team: usize,
+    at: Time,
+) -> FluxObject {
     // Names past NAMES are dependencies that never exist.
     let names: Vec<String> = deps.iter().map(|d| format!("o{d}")).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -88,10 +130,19 @@ fn object(k: u8, name: usize, shard: usize, state: u8, deps: &[usize], at: Time)
             kustomization(NS, &format!("o{name}"), shard, &names),
             &format!("GitRepository/{NS}/o{}", name % 3),
         ),
-        FluxKind::HelmRelease => helm_release(NS, &format!("o{name}"), shard, &names),
+        // A release reads its chart (when it exists) made from a HelmRepository.
+        FluxKind::HelmRelease => with_source(
+            helm_release(NS, &format!("o{name}"), shard, &names),
+            &format!("HelmRepository/{NS}/o{}", name % 3),
+        ),
+        FluxKind::HelmChart => with_source(
+            flux_object(FluxKind::HelmChart, NS, &name_of(k, name), shard),
+            &format!("HelmRepository/{NS}/o{}", name % 3),
+        ),
         kind => flux_object(kind, NS, &format!("o{name}"), shard),
     };
-    let obj = FluxObject { created: Some(ago(at, 3600)), ..obj };
+    let labels = TEAMS[team].map(|t| vec![("team".into(), t.into())]).unwrap_or_default();
+    let obj = FluxObject { created: Some(ago(at, 3600)), labels, ..obj };
     match state {
         0 => with_ready(obj, ago(at, 120)),
         1 => with_failed(obj, "BuildFailed", "kustomize build failed", ago(at, 30)),
@@ -138,13 +189,20 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
     check(&mut model, &mut views, at)?;
     for s in steps {
         let change = match s {
-            Step::Put { kind, name, shard, state, deps } => {
-                Change::Applied(Object::Flux(object(*kind, *name, *shard, *state, deps, at)))
+            Step::Put { kind, name, shard, state, deps, team } => {
+                Change::Applied(Object::Flux(object_of(*kind, *name, *shard, *state, deps, *team, at)))
+            }
+            Step::Selector { shard, form } => {
+                let shard = [Some("shard1"), Some("shard2"), Some("shard3"), None][*shard];
+                let mut dep = controller("kustomize-controller", shard);
+                dep.watch_label_selector = SELECTORS[*form]
+                    .map(|f| f.replace("{key}", SHARD_LABEL).replace("{shard}", shard.unwrap_or("main")));
+                Change::Applied(Object::Deployment(dep))
             }
             Step::Delete { kind: k, name } => Change::Deleted(ObjectId::Flux(FluxKey {
                 kind: kind(*k),
                 namespace: NS.into(),
-                name: format!("o{name}").into(),
+                name: name_of(*k, *name).into(),
             })),
             Step::Relist { drop } => {
                 let keep: Vec<Object> = model
