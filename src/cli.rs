@@ -649,14 +649,14 @@ impl Cli {
         })
     }
 
-    /// Whether actions may change a cluster neither local nor kind: `--allow-remote`, or
-    /// the config file's `allow_remote` lists the context used (`--context`, else the
+    /// Whether actions may touch a cluster neither local nor kind: `--allow-remote`, or the
+    /// config file's `allow_remote` lists the context used (`--context`, else the
     /// kubeconfig's current context).
     pub fn remote_allowed(&self) -> bool {
+        let contexts = &self.settings.allow_remote;
         if self.allow_remote {
             return true;
         }
-        let contexts = &self.settings.allow_remote;
         if contexts.is_empty() {
             return false;
         }
@@ -801,7 +801,6 @@ async fn flux_action(cli: &Cli, verb: FluxVerb, object: &str, yes: bool) -> colo
         connect: cli.connect(),
         flux_namespace: cli.flux_namespace.clone(),
         read_only: cli.read_only,
-        allow_remote: cli.remote_allowed(),
         yes,
     };
     crate::headless::flux_action::run(&opts).await

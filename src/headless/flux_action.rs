@@ -39,8 +39,6 @@ pub struct FluxActionOptions {
     pub flux_namespace: String,
     /// Refuse (`--read-only`).
     pub read_only: bool,
-    /// Actions are allowed on a cluster that is neither kind nor local (`allow_remote` in the config file).
-    pub allow_remote: bool,
     /// Do not ask for confirmation.
     pub yes: bool,
 }

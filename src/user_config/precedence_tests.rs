@@ -65,3 +65,12 @@ fn environment_wins_over_the_file_and_loses_to_a_flag() {
     assert_eq!(pick(Given::Flag, "from-flag", "from-file"), "from-flag");
     assert_eq!(pick(Given::Default, "built-in", "from-file"), "from-file");
 }
+
+#[test]
+fn allow_remote_lists_contexts_where_the_flag_is_implied() {
+    let listed = || Settings { allow_remote: vec!["staging".into()], ..Settings::default() };
+    assert!(effective(&["--context", "staging"], listed()).remote_allowed());
+    assert!(!effective(&["--context", "prod"], listed()).remote_allowed());
+    assert!(effective(&["--context", "prod", "--allow-remote"], listed()).remote_allowed());
+    assert!(!effective(&["--context", "staging"], Settings::default()).remote_allowed());
+}

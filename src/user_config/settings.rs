@@ -24,7 +24,7 @@ pub struct Settings {
     pub read_only: bool,
     /// Do not capture the mouse (`--no-mouse`).
     pub no_mouse: bool,
-    /// Contexts where actions on a cluster that is not local (kind, the local world) are allowed.
+    /// Contexts where `--allow-remote` is implied.
     pub allow_remote: Vec<String>,
     /// Action name → key, for the dashboard's single-key actions.
     pub keys: BTreeMap<String, String>,
@@ -126,8 +126,8 @@ read_only = false
 # Do not capture the mouse, so the terminal's own selection works (--no-mouse).
 no_mouse = false
 
-# Kube contexts where actions are allowed on a cluster that is neither kind nor the
-# local world (--allow-remote), e.g. ["staging"].
+# Kube contexts where --allow-remote is implied (node, pod and scale actions on a
+# cluster that is neither kind nor local), e.g. ["staging"].
 allow_remote = []
 
 # Dashboard keys: action = "key" (one character). Unbound actions keep their key below;
