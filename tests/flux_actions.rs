@@ -274,3 +274,28 @@ fn a_request_made_while_its_shard_is_down_shows_pending_and_is_handled_when_it_r
         if shows_pending(&screen) { Err(screen) } else { Ok(()) }
     });
 }
+
+#[test]
+fn reconcile_with_source_waits_for_the_source_to_handle_the_request_first() {
+    let Some((cluster, _stack)) = stack() else { return };
+    let source =
+        kustomization(&cluster, "infra-configs").expect("infra-configs")["spec"]["sourceRef"]["name"]
+            .as_str()
+            .expect("a sourceRef")
+            .to_string();
+    let (code, out, err) = cluster.shardwatch(&["reconcile", "ks/infra-configs", "--with-source", "--yes"]);
+    assert_eq!(code, 0, "reconcile --with-source:\n{out}\n{err}");
+    let token = requested_at(&cluster, "infra-configs");
+    assert!(!token.is_empty(), "the object was annotated:\n{out}");
+    // By the time the object was annotated, the source's controller had handled the very
+    // same request (as `flux reconcile --with-source` waits for it).
+    assert!(
+        handled(&cluster, "gitrepository", &source, &token).unwrap(),
+        "GitRepository {source} had not handled {token} when the command returned:\n{out}"
+    );
+    assert!(
+        out.contains(&format!("source GitRepository/{FLUX_NS}/{source} reconciled first")),
+        "the outcome names the source:\n{out}"
+    );
+    real_flux::wait_handled(&cluster, "kustomization", "infra-configs", &token, DEADLINE);
+}

@@ -104,7 +104,8 @@ pub enum Outcome {
     Drained { node: String, namespace: String, pods_deleted: Vec<String> },
     /// These Deployments (`namespace/name`) were scaled to `replicas`.
     Scaled { deployments: Vec<String>, replicas: i32 },
-    /// A reconcile of `key` (and of `source` first) was requested with this token.
+    /// A reconcile of `key` was requested with this token, after `source` (if any) handled
+    /// the same request and was Ready.
     ReconcileRequested { key: FluxKey, token: String, source: Option<FluxKey> },
     /// `key` was suspended (`true`) or resumed.
     Suspended { key: FluxKey, suspend: bool },
@@ -143,8 +144,10 @@ impl Outcome {
             }
             Outcome::ReconcileRequested { key, token, source } => source
                 .iter()
-                .chain(std::iter::once(key))
-                .map(|k| format!("reconcile of {k} requested ({RECONCILE_REQUESTED_AT}={token})"))
+                .map(|s| format!("source {s} reconciled first (handled {RECONCILE_REQUESTED_AT}={token})"))
+                .chain(std::iter::once(format!(
+                    "reconcile of {key} requested ({RECONCILE_REQUESTED_AT}={token})"
+                )))
                 .collect(),
             Outcome::Suspended { key, suspend } => {
                 vec![format!("{key} {}", if *suspend { "suspended" } else { "resumed" })]

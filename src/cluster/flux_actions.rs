@@ -3,9 +3,12 @@
 //! HelmRelease), suspend and resume (`spec.suspend`). The owning shard's controller sees
 //! the change through its watch; nothing here needs to know which shard that is.
 
+use std::time::Duration;
+
 use chrono::{SecondsFormat, Utc};
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+use kube::runtime::wait::await_condition;
 use kube::{Api, Client};
 use serde_json::{Value, json};
 
@@ -75,7 +78,49 @@ async fn annotate(api: &Api<DynamicObject>, key: &FluxKey, token: &str) -> Resul
     Ok(())
 }
 
-/// Asks the controller to reconcile `key` now; with `with_source`, its source first.
+/// How long a reconcile with its source waits for the source's controller to handle
+/// the request. `flux reconcile --with-source` waits up to its `--timeout` (5 min); the
+/// dashboard performs one action at a time, so a shorter wait that then says why.
+pub const SOURCE_WAIT: Duration = Duration::from_secs(60);
+
+/// Waits until the controller has handled request `token` on `key`
+/// (`status.lastHandledReconcileAt`), through a watch on that one object; then the
+/// source must be Ready, as `flux reconcile --with-source` requires before going on.
+async fn source_handled(api: &Api<DynamicObject>, key: &FluxKey, token: &str) -> Result<()> {
+    let handled = move |o: Option<&DynamicObject>| {
+        o.and_then(|o| o.data.pointer("/status/lastHandledReconcileAt")).and_then(Value::as_str)
+            == Some(token)
+    };
+    let obj = tokio::time::timeout(SOURCE_WAIT, await_condition(api.clone(), &key.name, handled))
+        .await
+        .map_err(|_| {
+            eyre!(
+                "its source {key} did not handle the request within {} s (is its shard's \
+                 source-controller running?); {key} was not annotated",
+                SOURCE_WAIT.as_secs()
+            )
+        })?
+        .map_err(|e| eyre!("watching {key}: {e}"))?;
+    let ready = obj
+        .as_ref()
+        .and_then(|o| o.data.pointer("/status/conditions"))
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c.get("type").and_then(Value::as_str) == Some("Ready")));
+    let field = |c: &Value, f: &str| c.get(f).and_then(Value::as_str).unwrap_or_default().to_string();
+    match ready {
+        Some(c) if field(c, "status") == "True" => Ok(()),
+        Some(c) => bail!(
+            "its source {key} reconciled but is not Ready ({}: {}); the object was not annotated",
+            field(c, "reason"),
+            crate::redact::redact(&field(c, "message"))
+        ),
+        None => bail!("its source {key} reconciled but says nothing of Ready; the object was not annotated"),
+    }
+}
+
+/// Asks the controller to reconcile `key` now; with `with_source`, its source first: the
+/// source is annotated, its controller's handling awaited (and its readiness checked),
+/// then `key` is annotated, as `flux reconcile --with-source` does.
 /// Refused for a suspended object, as `flux reconcile` refuses it.
 pub async fn reconcile(client: &Client, key: &FluxKey, with_source: bool) -> Result<Outcome> {
     let (api, obj) = get(client, key).await?;
@@ -89,6 +134,7 @@ pub async fn reconcile(client: &Client, key: &FluxKey, with_source: bool) -> Res
             let (src_api, src_obj) = get(client, &src).await.wrap_err("its source")?;
             if !suspended(&src_obj) {
                 annotate(&src_api, &src, &token).await?;
+                source_handled(&src_api, &src, &token).await?;
                 source = Some(src);
             }
         }

@@ -212,7 +212,7 @@ pub fn event(e: &KEvent) -> KubeEvent {
         time,
         type_: e.type_.clone().unwrap_or_default(),
         reason: e.reason.clone().unwrap_or_default(),
-        note: e.note.clone().unwrap_or_default(),
+        note: crate::redact::redact(e.note.as_deref().unwrap_or_default()),
         regarding,
         count: e
             .series
@@ -330,7 +330,8 @@ fn conditions(status: &Value) -> Vec<Condition> {
                 type_: interned(s("type")),
                 status: interned(s("status")),
                 reason: interned(s("reason")),
-                message: s("message").into(),
+                // Flux writes its errors here, URLs with credentials included.
+                message: crate::redact::redact(s("message")).into(),
                 last_transition: c
                     .get("lastTransitionTime")
                     .and_then(Value::as_str)

@@ -524,3 +524,18 @@ fn every_flux_kind_has_a_recorded_object() {
         assert_eq!(flux_fixture(kind, name).key.kind, kind);
     }
 }
+
+#[test]
+fn credentials_in_flux_status_messages_and_event_notes_are_redacted_on_arrival() {
+    let mut object: DynamicObject = fixture("gitrepository.json");
+    let leak = "failed to checkout and determine revision: unable to clone 'https://bot:ghp_s3cr3t@git.example/repo': auth failed";
+    object.data["status"]["conditions"][0]["message"] = serde_json::Value::from(leak);
+    let trimmed = flux(FluxKind::GitRepository, &object, SHARD_LABEL);
+    let message = &trimmed.conditions[0].message;
+    assert!(!message.contains("ghp_s3cr3t"), "{message}");
+    assert!(message.contains("https://[redacted]@git.example/repo"), "{message}");
+    let mut event: KEvent = fixture("event.json");
+    event.note = Some("Authorization: Bearer eyJhbGciOi.secret.part".into());
+    let note = super::event(&event).note;
+    assert!(!note.contains("eyJhbGciOi"), "{note}");
+}
