@@ -5,6 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
+use super::KeyBindings;
 use super::layout::popup;
 use super::theme::{Theme, Tone};
 
@@ -28,8 +29,25 @@ pub const KEYS: [(&str, &str); 16] = [
     ("q", "quit (Ctrl-C anywhere)"),
 ];
 
-/// Draws the help overlay centred in `area`.
-pub fn render(buf: &mut Buffer, area: Rect, theme: Theme) {
+/// A key column as the user's bindings have it: each one-character key, and the first
+/// character of `:name` and `/text`, becomes the key the user presses for that action.
+fn bound(column: &str, keys: &KeyBindings) -> String {
+    column
+        .split(' ')
+        .map(|token| {
+            let mut chars = token.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => keys.key_for(c).to_string(),
+                (Some(c @ (':' | '/')), Some(_)) => format!("{}{}", keys.key_for(c), &token[1..]),
+                _ => token.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Draws the help overlay centred in `area`, with the keys as `keys` binds them.
+pub fn render(buf: &mut Buffer, area: Rect, theme: Theme, keys: &KeyBindings) {
     let rect = popup(area, 72, 22);
     if rect.is_empty() {
         return;
@@ -37,7 +55,9 @@ pub fn render(buf: &mut Buffer, area: Rect, theme: Theme) {
     Clear.render(rect, buf);
     let mut lines: Vec<Line> = KEYS
         .iter()
-        .map(|(k, what)| Line::from(vec![Span::styled(format!(" {k:<11}"), theme.key()), Span::raw(*what)]))
+        .map(|(k, what)| {
+            Line::from(vec![Span::styled(format!(" {:<11}", bound(k, keys)), theme.key()), Span::raw(*what)])
+        })
         .collect();
     // No blank line before the legend: at 80x24 the overlay has exactly 22 rows.
     let legend = |glyphs: &[(&'static str, Tone, &'static str)]| -> Line<'static> {
@@ -81,4 +101,29 @@ pub fn render(buf: &mut Buffer, area: Rect, theme: Theme) {
             .right_aligned(),
         );
     Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).render(rect, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn the_help_names_the_keys_the_user_bound() {
+        let wanted: BTreeMap<String, String> =
+            [("quit", "Q"), ("filter", "f"), ("fail_node", "F"), ("explain", "E")]
+                .into_iter()
+                .map(|(a, k)| (a.to_string(), k.to_string()))
+                .collect();
+        let keys = KeyBindings::new(&wanted).unwrap();
+        assert_eq!(bound("q", &keys), "Q");
+        assert_eq!(bound("/text", &keys), "ftext");
+        assert_eq!(bound("c u d f r", &keys), "c u d F r");
+        assert_eq!(bound("Enter  e", &keys), "Enter  E");
+        assert_eq!(bound("Tab S-Tab", &keys), "Tab S-Tab");
+        assert_eq!(bound("j k ↑ ↓", &keys), "j k ↑ ↓");
+        let none = KeyBindings::default();
+        assert!(KEYS.iter().all(|(k, _)| bound(k, &none) == *k), "unbound: the built-in keys");
+    }
 }

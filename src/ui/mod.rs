@@ -298,7 +298,7 @@ pub fn render(buf: &mut Buffer, area: Rect, snap: &Snapshot, state: &UiState) {
         log_view::render(buf, areas.body, view, theme);
     }
     if state.help {
-        help::render(buf, area, theme);
+        help::render(buf, area, theme, &state.keys);
     }
     if let Some(r) = &state.confirm {
         request::render(buf, area, r, theme);
