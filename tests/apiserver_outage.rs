@@ -85,6 +85,9 @@ struct Follow {
     lines: Receiver<Value>,
     /// Its stderr, so a follow that ends says why.
     stderr: std::path::PathBuf,
+    /// The newest line [`Follow::until`] has read: a follow that has converged prints
+    /// nothing more, so what it shows now may be a line already read.
+    newest: std::cell::RefCell<Option<Value>>,
 }
 
 impl Follow {
@@ -117,7 +120,16 @@ impl Follow {
                 }
             }
         });
-        Follow { child, lines, stderr }
+        Follow { child, lines, stderr, newest: std::cell::RefCell::new(None) }
+    }
+
+    /// The newest of the lines printed since the last read, if any (remembered as newest).
+    fn drain(&self) -> Option<Value> {
+        let line = self.lines.try_iter().last();
+        if line.is_some() {
+            self.newest.borrow_mut().clone_from(&line);
+        }
+        line
     }
 
     /// The first line `pred` accepts within `deadline`; panics with the last line seen.
@@ -126,7 +138,11 @@ impl Follow {
         let mut last = Value::Null;
         loop {
             let left = deadline.saturating_sub(start.elapsed());
-            match self.lines.recv_timeout(left) {
+            let line = self.lines.recv_timeout(left);
+            if let Ok(v) = &line {
+                *self.newest.borrow_mut() = Some(v.clone());
+            }
+            match line {
                 Ok(v) if pred(&v) => return v,
                 Ok(v) => last = v,
                 Err(RecvTimeoutError::Timeout) => {
@@ -198,7 +214,7 @@ fn one_outage(follow: &Follow, hold: Duration) -> (f64, f64) {
     assert!(noticed <= WITHIN.as_secs_f64(), "the loss was noticed {noticed} s after the kill");
     std::thread::sleep(hold);
     // Retries while the server is away keep the start of the outage.
-    let later = follow.lines.try_iter().last().unwrap_or(lost);
+    let later = follow.drain().unwrap_or(lost);
     if let Some(again) = lost_since(&later).into_iter().min() {
         assert_eq!(again, first, "retries moved the start of the outage: {}", watches(&later));
     }
@@ -309,11 +325,12 @@ fn restarts_during_a_burst_of_changes_converge_to_what_a_fresh_snapshot_reports(
     };
     let mut last_diff = String::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    // The newest line so far: a follow that has converged prints nothing more.
-    let mut newest: Option<Value> = None;
+    // The newest line so far, including one `until` already read: a follow that has
+    // converged prints nothing more.
+    let mut newest: Option<Value> = follow.newest.borrow().clone();
     loop {
         let want = fresh();
-        newest = follow.lines.try_iter().last().or(newest);
+        newest = follow.drain().or(newest);
         if let Some(seen) = &newest {
             let (a, b) = (kustomizations(seen, &ns.name), kustomizations(&want, &ns.name));
             if a == b && nodes(seen) == nodes(&want) && all_live(seen) {

@@ -1,6 +1,7 @@
 //! `up --target local` interrupted at its later steps on the suite's cluster — SIGKILL
 //! during the server-side apply, Ctrl-C while it waits for the Deployments, SIGKILL while it
-//! starts the real controllers — and then run again: the rerun converges (exit 0, then a
+//! starts the real controllers, Ctrl-C and SIGKILL while it starts the Git server — and
+//! then run again: the rerun converges (exit 0, then a
 //! further run changes nothing) and nothing is duplicated: 13 Deployments, the three layer
 //! Kustomizations, one Git server and one controller supervisor for the cluster.
 //! (Interrupts during the Go builds: up_interrupt.rs.) Needs the cluster and the Flux
@@ -17,8 +18,10 @@ use std::time::{Duration, Instant};
 
 use support::Cluster;
 
-/// Starts `up` and returns once it printed a line containing `step`, with the lines so far.
+/// Starts `up` and returns once it printed a line containing `step` (or, with `a|b`, one
+/// of them), with the lines so far.
 fn up_until(cluster: &Cluster, step: &str) -> (Child, String) {
+    let alternatives: Vec<&str> = step.split('|').collect();
     let mut up = Command::new(env!("CARGO_BIN_EXE_shardwatch"))
         .arg("--kubeconfig")
         .arg(&cluster.kubeconfig)
@@ -33,12 +36,12 @@ fn up_until(cluster: &Cluster, step: &str) -> (Child, String) {
     let deadline = Instant::now() + Duration::from_secs(300);
     while Instant::now() < deadline && stderr.read_line(&mut line).is_ok_and(|n| n > 0) {
         seen.push_str(&line);
-        if line.contains(step) {
+        if alternatives.iter().any(|a| line.contains(a)) {
             break;
         }
         line.clear();
     }
-    assert!(seen.contains(step), "up never reached {step:?}:\n{seen}");
+    assert!(alternatives.iter().any(|a| seen.contains(a)), "up never reached {step:?}:\n{seen}");
     std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     (up, seen)
 }
@@ -93,6 +96,21 @@ fn up_interrupted_at_its_later_steps_converges_on_a_rerun_with_nothing_duplicate
     assert_eq!(up.wait().unwrap().code(), Some(130), "Ctrl-C exits 130");
 
     let (mut up, _) = up_until(&cluster, "real Flux controllers as local processes");
+    signal(&up, "-KILL");
+    assert_eq!(up.wait().unwrap().code(), None, "killed");
+
+    // The Git server's start: stopped first so `up` starts it again. Ctrl-C once the
+    // manifests are published (before the server is spawned), then SIGKILL once it serves
+    // (the server, in its own process group, outlives `up` and is reused, not doubled).
+    let stop = Command::new(env!("CARGO_BIN_EXE_shardwatch"))
+        .args(["--log-file", "/dev/null", "local", "git-server", "stop"])
+        .status()
+        .expect("shardwatch local git-server stop");
+    assert!(stop.success(), "git-server stop");
+    let (mut up, _) = up_until(&cluster, "manifests unchanged at|published ");
+    signal(&up, "-INT");
+    assert_eq!(up.wait().unwrap().code(), Some(130), "Ctrl-C exits 130");
+    let (mut up, _) = up_until(&cluster, "serving http");
     signal(&up, "-KILL");
     assert_eq!(up.wait().unwrap().code(), None, "killed");
 
