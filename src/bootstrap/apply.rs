@@ -146,12 +146,7 @@ pub async fn preview(client: &Client, objects: &[Value]) -> Result<Summary> {
 
 /// What [`apply_one`] would do to `object`, written nowhere.
 async fn dry_run_one(client: &Client, object: &Value) -> Result<Outcome> {
-    let what = describe(object);
-    let api_version = object["apiVersion"].as_str().ok_or_else(|| eyre!("{what} has no apiVersion"))?;
-    let kind = object["kind"].as_str().ok_or_else(|| eyre!("{what} has no kind"))?;
-    let name = object["metadata"]["name"].as_str().ok_or_else(|| eyre!("{what} has no name"))?;
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let Identity { what, kind, name, gvk, .. } = identity(object)?;
     let Ok((resource, caps)) = discovery::pinned_kind(client, &gvk).await else {
         return Ok(Outcome::Created);
     };
@@ -171,6 +166,27 @@ async fn dry_run_one(client: &Client, object: &Value) -> Result<Outcome> {
     Ok(if content(&before) == content(&after) { Outcome::Unchanged } else { Outcome::Changed })
 }
 
+/// What the API needs to find an object's resource, read from the object itself.
+struct Identity<'a> {
+    /// `Kind/namespace/name`, for messages.
+    what: String,
+    api_version: &'a str,
+    kind: &'a str,
+    name: &'a str,
+    gvk: GroupVersionKind,
+}
+
+/// The object's apiVersion, kind and name, or an error naming what it lacks.
+fn identity(object: &Value) -> Result<Identity<'_>> {
+    let what = describe(object);
+    let api_version = object["apiVersion"].as_str().ok_or_else(|| eyre!("{what} has no apiVersion"))?;
+    let kind = object["kind"].as_str().ok_or_else(|| eyre!("{what} has no kind"))?;
+    let name = object["metadata"]["name"].as_str().ok_or_else(|| eyre!("{what} has no name"))?;
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    Ok(Identity { what, api_version, kind, name, gvk })
+}
+
 /// `Kind/namespace/name` or `Kind/name`.
 pub fn describe(object: &Value) -> String {
     let kind = object["kind"].as_str().unwrap_or("?");
@@ -183,12 +199,7 @@ pub fn describe(object: &Value) -> String {
 
 /// Server-side applies one object and tells whether it changed.
 pub async fn apply_one(client: &Client, object: &Value) -> Result<Outcome> {
-    let what = describe(object);
-    let api_version = object["apiVersion"].as_str().ok_or_else(|| eyre!("{what} has no apiVersion"))?;
-    let kind = object["kind"].as_str().ok_or_else(|| eyre!("{what} has no kind"))?;
-    let name = object["metadata"]["name"].as_str().ok_or_else(|| eyre!("{what} has no name"))?;
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let Identity { what, api_version, kind, name, gvk } = identity(object)?;
     let (resource, caps) = discovery::pinned_kind(client, &gvk).await.wrap_err_with(|| {
         format!("the API server does not serve {api_version} {kind} (needed for {what})")
     })?;
