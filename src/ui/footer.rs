@@ -24,7 +24,7 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &UiState, theme: Theme) {
         return;
     }
     let cursor = Span::styled("▏", theme.key());
-    // The keys as the config file binds them, as the help overlay names them.
+    // The panels' keys as the config file binds them, as the help overlay names them.
     let key = |default: char| state.keys.key_for(default).to_string();
     let (help, filter, panel, quit) = (key('?'), key('/'), key(':'), key('q'));
     let line = match &state.input {
@@ -44,11 +44,11 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &UiState, theme: Theme) {
         Input::Normal if state.message.is_some() => {
             Line::styled(format!(" {}", state.message.clone().unwrap_or_default()), theme.tone(Tone::Warn))
         }
-        Input::Normal if state.help => Line::from(hints(&[(&help, "close help"), (&quit, "quit")], theme)),
-        Input::Normal if state.details || state.explain.is_some() => Line::from(hints(
-            &[("Esc", "back"), (&format!("{}/{}", key('j'), key('k')), "scroll"), (&quit, "quit")],
-            theme,
-        )),
+        // Overlays keep their built-in keys.
+        Input::Normal if state.help => Line::from(hints(&[("?", "close help"), ("q", "quit")], theme)),
+        Input::Normal if state.details || state.explain.is_some() => {
+            Line::from(hints(&[("Esc", "back"), ("j/k", "scroll"), ("q", "quit")], theme))
+        }
         Input::Normal => {
             let mut spans = Vec::new();
             if !state.filter.is_empty() {
@@ -100,7 +100,8 @@ mod tests {
             "{}",
             footer(&state)
         );
+        // Overlays keep their built-in keys, and say so.
         state.help = true;
-        assert!(footer(&state).contains(" H close help  Q quit"), "{}", footer(&state));
+        assert!(footer(&state).contains(" ? close help  q quit"), "{}", footer(&state));
     }
 }
