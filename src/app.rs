@@ -87,7 +87,7 @@ pub async fn run(opts: &DashboardOptions) -> Result<()> {
 pub async fn up_then_dashboard(up_opts: &UpOptions, dash: &DashboardOptions) -> Result<()> {
     let mut terminal = ratatui::init();
     let result = async {
-        let Some(stood) = progress_screen(&mut terminal, up_opts).await? else {
+        let Some(stood) = progress_screen(&mut terminal, up_opts, dash.theme()).await? else {
             return Ok(());
         };
         let mut dash = dash.clone();
@@ -113,8 +113,11 @@ pub async fn up_then_dashboard(up_opts: &UpOptions, dash: &DashboardOptions) -> 
 }
 
 /// Runs `up` while drawing its steps. `Ok(None)` when the user stopped it.
-async fn progress_screen(terminal: &mut DefaultTerminal, opts: &UpOptions) -> Result<Option<up::Stood>> {
-    let no_color = no_color();
+async fn progress_screen(
+    terminal: &mut DefaultTerminal,
+    opts: &UpOptions,
+    theme: crate::ui::theme::Theme,
+) -> Result<Option<up::Stood>> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     // `up --target current` asks on this screen; the keys below answer.
     let (answer, answers) = mpsc::unbounded_channel();
@@ -133,7 +136,7 @@ async fn progress_screen(terminal: &mut DefaultTerminal, opts: &UpOptions) -> Re
             Some((at, p)) = rx.recv() => apply_progress(&mut view, at, p),
             _ = spinner.tick() => {
                 tick += 1;
-                terminal.draw(|f| progress::draw(f, &view, start.elapsed(), tick, no_color))?;
+                terminal.draw(|f| progress::draw(f, &view, start.elapsed(), tick, theme))?;
             }
             key = keys.next() => if let Some(Ok(TermEvent::Key(k))) = key {
                 if k.kind != KeyEventKind::Press {
@@ -157,14 +160,14 @@ async fn progress_screen(terminal: &mut DefaultTerminal, opts: &UpOptions) -> Re
     match result {
         Ok(kubeconfig) => {
             view.finish(start.elapsed());
-            terminal.draw(|f| progress::draw(f, &view, start.elapsed(), tick, no_color))?;
+            terminal.draw(|f| progress::draw(f, &view, start.elapsed(), tick, theme))?;
             Ok(Some(kubeconfig))
         }
         // Refused on this screen: nothing to read here, the caller prints why.
         Err(e) if e.downcast_ref::<up::NotConfirmed>().is_some() => Err(e),
         Err(e) => {
             view.failed = Some(format!("{e:#}"));
-            terminal.draw(|f| progress::draw(f, &view, start.elapsed(), tick, no_color))?;
+            terminal.draw(|f| progress::draw(f, &view, start.elapsed(), tick, theme))?;
             // Leave the failure on screen until it has been read.
             while let Some(Ok(ev)) = keys.next().await {
                 if matches!(ev, TermEvent::Key(k) if k.kind == KeyEventKind::Press) {

@@ -90,14 +90,14 @@ impl ProgressView {
 }
 
 /// Draws the progress screen on a terminal frame.
-pub fn draw(frame: &mut ratatui::Frame, view: &ProgressView, now: Duration, tick: usize, no_color: bool) {
+pub fn draw(frame: &mut ratatui::Frame, view: &ProgressView, now: Duration, tick: usize, theme: Theme) {
     let area = frame.area();
-    render(frame.buffer_mut(), area, view, now, tick, no_color);
+    render(frame.buffer_mut(), area, view, now, tick, theme);
 }
 
 /// Draws the progress screen at time `now` (since the start); `tick` turns the spinner.
-pub fn render(buf: &mut Buffer, area: Rect, view: &ProgressView, now: Duration, tick: usize, no_color: bool) {
-    let theme = Theme::new(no_color);
+/// Drawn with the dashboard's theme (`--theme`, config, `NO_COLOR`).
+pub fn render(buf: &mut Buffer, area: Rect, view: &ProgressView, now: Duration, tick: usize, theme: Theme) {
     let total = view.done.unwrap_or(now);
     let title = format!(" shardwatch up — the sharded Flux stack · {:.1}s ", total.as_secs_f32());
     let block = Block::default().borders(Borders::ALL).border_style(theme.border()).title(title);
@@ -167,6 +167,7 @@ pub fn render(buf: &mut Buffer, area: Rect, view: &ProgressView, now: Duration, 
     let mut shown: Vec<Line> = lines.split_off(lines.len() - keep);
     shown.push(hint);
     Paragraph::new(shown).wrap(Wrap { trim: false }).render(inner, buf);
+    theme.paint_defaults(buf, area);
 }
 
 #[cfg(test)]
@@ -194,7 +195,7 @@ mod tests {
     fn shows_done_steps_with_times_and_the_running_step_with_its_details() {
         let area = Rect::new(0, 0, 80, 12);
         let mut buf = Buffer::empty(area);
-        render(&mut buf, area, &sample(), Duration::from_millis(3800), 0, true);
+        render(&mut buf, area, &sample(), Duration::from_millis(3800), 0, Theme::new(true));
         let t = text(&buf);
         assert!(t.contains("✓ 1. cluster (Local)  1.7s"), "{t}");
         assert!(t.contains("⠋ 2. waiting for 13 Deployments to be Available  2.1s"), "{t}");
@@ -208,7 +209,7 @@ mod tests {
         v.failed = Some("timed out after 300s".into());
         let area = Rect::new(0, 0, 80, 12);
         let mut buf = Buffer::empty(area);
-        render(&mut buf, area, &v, Duration::from_secs(5), 3, true);
+        render(&mut buf, area, &v, Duration::from_secs(5), 3, Theme::new(true));
         let t = text(&buf);
         assert!(t.contains("✕ 2. waiting"), "{t}");
         assert!(t.contains("failed: timed out after 300s"), "{t}");
@@ -225,7 +226,7 @@ mod tests {
         v.ask("Apply this to context kwok-x at https://127.0.0.1:6443?");
         let area = Rect::new(0, 0, 90, 24);
         let mut buf = Buffer::empty(area);
-        render(&mut buf, area, &v, Duration::from_secs(2), 0, true);
+        render(&mut buf, area, &v, Duration::from_secs(2), 0, Theme::new(true));
         let t = text(&buf);
         assert!(t.contains("create Deployment/flux-system/d0"), "all the dry run's lines: {t}");
         assert!(t.contains("Apply this to context kwok-x at https://127.0.0.1:6443?"), "{t}");
@@ -243,7 +244,7 @@ mod tests {
         for (w, h) in [(0, 0), (1, 1), (10, 3), (200, 60)] {
             let area = Rect::new(0, 0, w, h);
             let mut buf = Buffer::empty(area);
-            render(&mut buf, area, &v, Duration::from_secs(9), 7, false);
+            render(&mut buf, area, &v, Duration::from_secs(9), 7, Theme::new(false));
         }
     }
 
@@ -257,7 +258,7 @@ mod tests {
         v.status("building kube-apiserver (3 of 6) · 2 min so far · about 8–12 min in all on 2 cores\ngo: downloading b v2");
         let area = Rect::new(0, 0, 100, 10);
         let mut buf = Buffer::empty(area);
-        render(&mut buf, area, &v, Duration::from_secs(130), 0, true);
+        render(&mut buf, area, &v, Duration::from_secs(130), 0, Theme::new(true));
         let t = text(&buf);
         assert!(t.contains("building kube-apiserver (3 of 6) · 2 min so far"), "{t}");
         assert!(t.contains("go: downloading b v2"), "{t}");

@@ -137,3 +137,38 @@ fn no_color_screens_have_no_colour_and_keep_every_state_apart() {
     state.panel = Panel::Events;
     insta::assert_snapshot!("theme_no_color_events_80x24", styled(&draw_to(&snap, &state, 80, 24)));
 }
+
+#[test]
+fn every_theme_draws_the_up_progress_screen_legibly() {
+    use std::time::Duration;
+
+    use ratatui::layout::Rect;
+
+    use super::progress::{ProgressView, render};
+    use super::theme::Theme;
+
+    let mut running = ProgressView::default();
+    running.step(Duration::ZERO, "cluster (Local)");
+    running.step(Duration::from_secs(2), "server-side apply (CRDs first)");
+    running.detail("created 30 objects");
+    running.status("waiting for 13 Deployments to be Available");
+    let mut asking = running.clone();
+    asking.ask("Apply this to context kind-shardwatch at https://127.0.0.1:6443 (create 33, change 0)?");
+    let mut failed = running.clone();
+    failed.failed = Some("kube-apiserver not ready after 120s".into());
+    let mut done = running.clone();
+    done.finish(Duration::from_secs(9));
+    for (theme, toml) in BUILT_IN {
+        let palette = Palette::parse(toml).expect("shipped theme");
+        for (screen, view) in
+            [("running", &running), ("asking", &asking), ("failed", &failed), ("done", &done)]
+        {
+            let area = Rect::new(0, 0, 100, 30);
+            let mut buf = Buffer::empty(area);
+            render(&mut buf, area, view, Duration::from_secs(5), 3, Theme::with(false, palette));
+            if let Err(e) = legible(&buf) {
+                panic!("theme {theme}, up progress {screen}: {e}");
+            }
+        }
+    }
+}
