@@ -8,6 +8,10 @@
 //! `--no-flux-controllers` (the Flux controllers' starts are up_rerun.rs's), needs the
 //! control plane's binaries in the cache (the suite's cluster start builds them) and the
 //! local target's tools; skipped outside CI when they are missing.
+//!
+//! Also: the controller supervisor (kubelet) and the Git server write their own pid files,
+//! so an `up` SIGKILLed between spawning one and writing its pid file leaves none that the
+//! next `up` cannot see (and would start a second of).
 
 mod support;
 
@@ -273,4 +277,72 @@ fn up_interrupted_while_kwokctl_creates_the_cluster_leaves_only_its_components_a
         }
     });
     assert!(!cluster_dir(&cluster.name).exists(), "down removed the cluster's folder");
+}
+
+/// A fresh temporary folder.
+fn temp_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(support::unique_name(what));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The pid `file` names, if it names one.
+fn pid_in(file: &std::path::Path) -> Option<u32> {
+    std::fs::read_to_string(file).ok()?.trim().parse().ok()
+}
+
+#[test]
+fn the_git_server_and_the_kubelet_write_their_own_pid_files() {
+    let dir = temp_dir("own-pid-files");
+    // The Git server, started the way `up` starts it, minus the starter's own write.
+    let pid_file = dir.join("server.pid");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_shardwatch"))
+        .args(["--log-file", "/dev/null", "local", "git-serve", "--root"])
+        .arg(&dir)
+        .args(["--port", "0", "--pid-file"])
+        .arg(&pid_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run shardwatch local git-serve");
+    let written = support::wait_until(Duration::from_secs(20), "the Git server's own pid file", || {
+        pid_in(&pid_file).ok_or_else(|| format!("{} holds no pid", pid_file.display()))
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(written, server.id());
+
+    // The kubelet writes its pid file before anything else (here it then fails: the
+    // kubeconfig does not exist).
+    let run_dir = dir.join("kubelet");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let opts = shardwatch::local::kubelet::KubeletOptions {
+        kubeconfig: dir.join("no-such-kubeconfig"),
+        cluster_dir: dir.join("no-such-cluster"),
+        run_dir: run_dir.clone(),
+        flux_bin: dir.join("no-flux"),
+        namespace: "flux-system".into(),
+        label_key: "sharding.fluxcd.io/key".into(),
+        shards: vec!["shard1".into()],
+        port_base: 1,
+        requeue_dependency: "5s".into(),
+    };
+    let options = dir.join("kubelet.options.json");
+    std::fs::write(&options, serde_json::to_vec(&opts).unwrap()).unwrap();
+    let mut kubelet = Command::new(env!("CARGO_BIN_EXE_shardwatch"))
+        .args(["--log-file", "/dev/null", "kubelet", "--options"])
+        .arg(&options)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run shardwatch kubelet");
+    let status = kubelet.wait().unwrap();
+    assert!(!status.success(), "no kubeconfig: the kubelet cannot run");
+    assert_eq!(pid_in(&run_dir.join("kubelet.pid")), Some(kubelet.id()), "its own pid, written first");
+    let leftovers: Vec<_> =
+        std::fs::read_dir(&run_dir).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert_eq!(leftovers, ["kubelet.pid"], "no partial file left beside it");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
