@@ -362,6 +362,9 @@ pub enum LocalCommand {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Restart the cluster's kube-controller-manager and kube-scheduler with the same flags
+    /// (fresh informers after an apiserver outage).
+    RestartControllers,
     /// SIGSTOP the cluster's etcd: /version still answers, lists hang (a slow initial list).
     PauseEtcd,
     /// SIGCONT the cluster's etcd.
@@ -452,6 +455,7 @@ impl LocalCommand {
             Self::Kubectl { args } => LocalAction::Kubectl { args: args.clone() },
             Self::StopApiserver => LocalAction::StopApiserver,
             Self::StartApiserver { no_wait } => LocalAction::StartApiserver { wait: !*no_wait },
+            Self::RestartControllers => LocalAction::RestartControllers,
             Self::PauseEtcd => LocalAction::PauseEtcd(true),
             Self::ResumeEtcd => LocalAction::PauseEtcd(false),
             Self::CompactEtcd => LocalAction::CompactEtcd,

@@ -42,11 +42,16 @@ impl Outage {
         (Outage { down: true }, at)
     }
 
-    /// Starts it again and returns when /readyz answered.
+    /// Starts it again and returns when /readyz answered (the time it answered).
     fn end(&mut self) -> DateTime<Utc> {
         script(&["start-apiserver"]);
+        let back = Utc::now();
         self.down = false;
-        Utc::now()
+        // After repeated outages kube-controller-manager's informers back off for minutes
+        // (a deleted pod in a later test was not replaced within 90 s): they start afresh,
+        // so the tests after this one meet controllers that act. Not shardwatch's watches.
+        script(&["restart-controllers"]);
+        back
     }
 }
 
@@ -54,6 +59,7 @@ impl Drop for Outage {
     fn drop(&mut self) {
         if self.down {
             let _ = Command::new(cluster_script()).arg("start-apiserver").status();
+            let _ = Command::new(cluster_script()).arg("restart-controllers").status();
         }
     }
 }

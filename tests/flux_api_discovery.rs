@@ -3,8 +3,11 @@
 //! the Bucket CRD is removed, installed again serving only `v1beta2` (as an older Flux
 //! does), an object of it is seen, and the CRD removed again: once as the admin, once as a
 //! ServiceAccount bound to the shipped least-privilege ClusterRole (it finds the versions
-//! through discovery, which every user may read). Whatever Bucket CRD the cluster had is
-//! put back at the end.
+//! through discovery, which every user may read). The dashboard runs beside the follow,
+//! as the same user: its header says `buckets: CRD not installed` while the CRD is
+//! absent, stops saying it once installed (the object found through the Assignment
+//! panel's filter), and says it again once removed. Whatever Bucket CRD the cluster had
+//! is put back at the end.
 
 #[path = "support/flux_stack.rs"]
 mod flux_stack;
@@ -84,10 +87,12 @@ fn lifecycle(cluster: &support::Cluster, follower: &support::Cluster, extra: &[&
         .expect("delete the Bucket CRD");
     let ns = cluster.namespace("buckets");
     let mut follow = Follow::start(follower, extra);
+    let mut dashboard = dashboard(follower, extra);
     follow.wait_for(Duration::from_secs(60), "buckets NotInstalled", |s| match bucket_state(s).as_str() {
         "NotInstalled" => Ok(()),
         other => Err(other.to_string()),
     });
+    dashboard.wait_for(NOT_INSTALLED, Duration::from_secs(60));
 
     cluster.apply(&old_bucket_crd());
     cluster
@@ -108,6 +113,19 @@ fn lifecycle(cluster: &support::Cluster, follower: &support::Cluster, extra: &[&
         }
         follow::assigned(s, "Bucket", &ns.name, "old-flux-bucket").map(|_| ())
     });
+    support::wait_until(
+        Duration::from_secs(30),
+        "the header no longer saying buckets are not installed",
+        || {
+            let screen = dashboard.contents();
+            if screen.contains(NOT_INSTALLED) { Err(screen) } else { Ok(()) }
+        },
+    );
+    dashboard.send("4");
+    dashboard.send("/old-flux-bucket\r");
+    // The row (`bucket/NS/NAME`), not the filter line that was typed.
+    dashboard.wait_for(&format!("bucket/{}/old-flux-bucket", ns.name), Duration::from_secs(30));
+    dashboard.send("\x1b");
 
     cluster.kubectl(&["delete", "crd", CRD, "--wait=true"]).expect("delete the v1beta2 Bucket CRD");
     follow.wait_for(Duration::from_secs(30), "buckets NotInstalled and the object gone", |s| {
@@ -117,4 +135,18 @@ fn lifecycle(cluster: &support::Cluster, follower: &support::Cluster, extra: &[&
             (state, held) => Err(format!("buckets: {state}, object still shown: {held}")),
         }
     });
+    dashboard.wait_for(NOT_INSTALLED, Duration::from_secs(30));
+    dashboard.send("q");
+    assert!(dashboard.wait_exit(Duration::from_secs(10)), "the dashboard did not exit on q");
+}
+
+/// What the dashboard's header says while the Bucket CRD is absent.
+const NOT_INSTALLED: &str = "buckets: CRD not installed";
+
+/// The dashboard as `user`, in a 220×48 pseudo-terminal, colours off.
+fn dashboard(user: &support::Cluster, extra: &[&str]) -> pty::Terminal {
+    let kubeconfig = user.kubeconfig.to_string_lossy().into_owned();
+    let mut args = vec!["--kubeconfig", kubeconfig.as_str(), "--log-file", "/dev/null"];
+    args.extend(extra);
+    pty::Terminal::spawn(env!("CARGO_BIN_EXE_shardwatch"), &args, &[("NO_COLOR", "1")], 220, 48)
 }

@@ -36,6 +36,8 @@ pub enum LocalAction {
     StopApiserver,
     /// Start it again with the same flags; with `wait`, until /readyz answers.
     StartApiserver { wait: bool },
+    /// Restart kube-controller-manager and kube-scheduler with the same flags.
+    RestartControllers,
     /// SIGSTOP (true) or SIGCONT (false) the cluster's etcd: lists hang while paused.
     PauseEtcd(bool),
     /// Compact etcd's history up to its current revision; print the revision.
@@ -156,6 +158,9 @@ pub async fn run(action: LocalAction) -> Result<i32> {
             return Err(err).wrap_err_with(|| format!("running {}", kubectl.display()));
         }
         LocalAction::StopApiserver => control_plane::stop_apiserver(&name, &mut say("cluster")).await?,
+        LocalAction::RestartControllers => {
+            control_plane::restart_controllers(&name, &mut say("cluster")).await?
+        }
         LocalAction::PauseEtcd(pause) => etcd_fault::signal(&name, pause, &mut say("cluster"))?,
         LocalAction::CompactEtcd => println!("{}", etcd_fault::compact(&name, &mut say("cluster")).await?),
         LocalAction::StartApiserver { wait } => {

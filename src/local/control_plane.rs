@@ -583,23 +583,23 @@ pub async fn status(name: &str, label_key: &str) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-/// The API server alone, for outage tests: kwokctl has no per-component restart, so its
-/// command line is kept beside the pid file and replayed, logging where kwokctl's did.
-fn apiserver_files(name: &str) -> (PathBuf, PathBuf) {
+/// A component's pid file and saved command line, for outage tests: kwokctl has no
+/// per-component restart, so the command line is kept beside the pid file and replayed,
+/// logging where kwokctl's did.
+fn component_files(name: &str, component: &str) -> (PathBuf, PathBuf) {
     let dir = cluster_dir(name);
-    (dir.join("pids/kube-apiserver.pid"), dir.join("kube-apiserver.cmdline"))
+    (dir.join(format!("pids/{component}.pid")), dir.join(format!("{component}.cmdline")))
 }
 
-/// SIGKILLs cluster `name`'s kube-apiserver (an outage: etcd, the controllers and kwok keep
-/// running) and waits until it is gone.
-pub async fn stop_apiserver(name: &str, progress: &mut dyn FnMut(&str)) -> Result<()> {
+/// SIGKILLs cluster `name`'s `component` (the rest keeps running), saving its command line
+/// first, and waits until it is gone; false when it was not running.
+async fn kill_component(name: &str, component: &str) -> Result<bool> {
     if !kubeconfig_path(name).is_file() {
         bail!("cluster {name} is not running");
     }
-    let (pid_file, cmdline) = apiserver_files(name);
+    let (pid_file, cmdline) = component_files(name, component);
     let Some(pid) = pid_in(&pid_file).filter(|p| alive(*p)) else {
-        progress(&format!("kube-apiserver of {name} is not running"));
-        return Ok(());
+        return Ok(false);
     };
     if !cmdline.is_file() {
         std::fs::copy(format!("/proc/{pid}/cmdline"), &cmdline)?;
@@ -608,7 +608,49 @@ pub async fn stop_apiserver(name: &str, progress: &mut dyn FnMut(&str)) -> Resul
     while alive(pid) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    progress(&format!("kube-apiserver of {name} killed (pid {pid})"));
+    Ok(true)
+}
+
+/// Starts cluster `name`'s `component` again with the command line it had, in a process
+/// group of its own; returns its pid, or None when it was already running.
+fn spawn_component(name: &str, component: &str) -> Result<Option<u32>> {
+    let (pid_file, cmdline) = component_files(name, component);
+    let args =
+        std::fs::read(&cmdline).map_err(|_| eyre!("no saved command line of {component}: stop it first"))?;
+    if pid_file_alive(&pid_file) {
+        return Ok(None);
+    }
+    let mut args = args.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::OsStr::from_bytes(a).to_os_string()
+    });
+    let program = args.next().ok_or_else(|| eyre!("{} is empty", cmdline.display()))?;
+    let dir = cluster_dir(name);
+    let log = File::options().create(true).append(true).open(dir.join(format!("logs/{component}.log")))?;
+    let mut command = std::process::Command::new(program);
+    command
+        .args(args)
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // A process group of its own: it outlives this command, as kwokctl's processes do,
+    // and a Ctrl-C in the terminal that started it does not reach it.
+    use std::os::unix::process::CommandExt;
+    command.process_group(0);
+    let child = command.spawn().wrap_err_with(|| format!("starting {component}"))?;
+    std::fs::write(&pid_file, child.id().to_string())?;
+    Ok(Some(child.id()))
+}
+
+/// SIGKILLs cluster `name`'s kube-apiserver (an outage: etcd, the controllers and kwok keep
+/// running) and waits until it is gone.
+pub async fn stop_apiserver(name: &str, progress: &mut dyn FnMut(&str)) -> Result<()> {
+    if kill_component(name, "kube-apiserver").await? {
+        progress(&format!("kube-apiserver of {name} killed"));
+    } else {
+        progress(&format!("kube-apiserver of {name} is not running"));
+    }
     Ok(())
 }
 
@@ -620,33 +662,9 @@ pub async fn start_apiserver(
     timeout: Duration,
     progress: &mut dyn FnMut(&str),
 ) -> Result<()> {
-    let (pid_file, cmdline) = apiserver_files(name);
-    let args =
-        std::fs::read(&cmdline).map_err(|_| eyre!("no saved command line: stop the apiserver first"))?;
-    if pid_file_alive(&pid_file) {
-        progress(&format!("kube-apiserver of {name} already running"));
-    } else {
-        let mut args = args.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| {
-            use std::os::unix::ffi::OsStrExt;
-            std::ffi::OsStr::from_bytes(a).to_os_string()
-        });
-        let program = args.next().ok_or_else(|| eyre!("{} is empty", cmdline.display()))?;
-        let dir = cluster_dir(name);
-        let log = File::options().create(true).append(true).open(dir.join("logs/kube-apiserver.log"))?;
-        let mut command = std::process::Command::new(program);
-        command
-            .args(args)
-            .current_dir(&dir)
-            .stdin(std::process::Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
-        // A process group of its own: it outlives this command, as kwokctl's processes do,
-        // and a Ctrl-C in the terminal that started it does not reach it.
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-        let child = command.spawn().wrap_err("starting kube-apiserver")?;
-        std::fs::write(&pid_file, child.id().to_string())?;
-        progress(&format!("kube-apiserver of {name} started (pid {})", child.id()));
+    match spawn_component(name, "kube-apiserver")? {
+        Some(pid) => progress(&format!("kube-apiserver of {name} started (pid {pid})")),
+        None => progress(&format!("kube-apiserver of {name} already running")),
     }
     if !wait {
         return Ok(());
@@ -660,6 +678,20 @@ pub async fn start_apiserver(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     progress(&format!("kube-apiserver of {name} ready"));
+    Ok(())
+}
+
+/// Restarts cluster `name`'s kube-controller-manager and kube-scheduler with the flags they
+/// had. After apiserver outages their informers back off (up to a minute per retry) and
+/// were seen stale for minutes — a deleted pod not replaced, nodes updated from old
+/// resource versions — so tests that follow an outage start them afresh, as an operator
+/// would.
+pub async fn restart_controllers(name: &str, progress: &mut dyn FnMut(&str)) -> Result<()> {
+    for component in ["kube-controller-manager", "kube-scheduler"] {
+        kill_component(name, component).await?;
+        let pid = spawn_component(name, component)?.unwrap_or_default();
+        progress(&format!("{component} of {name} restarted (pid {pid})"));
+    }
     Ok(())
 }
 

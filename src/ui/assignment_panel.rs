@@ -56,6 +56,12 @@ impl<'a> AssignmentRows<'a> {
         None
     }
 
+    /// The row of shard `s`'s heading.
+    fn shard_heading_row(&self, s: usize) -> usize {
+        let a = &self.snap.assignment;
+        1 + a.orphans.len() + a.shards.iter().take(s).map(|sh| 1 + sh.objects.len()).sum::<usize>()
+    }
+
     fn object(&self, item: Item) -> Option<&'a AssignedObject> {
         let a = &self.snap.assignment;
         match item {
@@ -169,6 +175,13 @@ impl Rows for AssignmentRows<'_> {
 
     fn empty(&self) -> String {
         "no Flux objects".into()
+    }
+
+    fn heading_of(&self, i: usize) -> Option<usize> {
+        match self.item(i)? {
+            Item::OrphanHeading | Item::Orphan(_) => Some(0),
+            Item::ShardHeading(s) | Item::Object(s, _) => Some(self.shard_heading_row(s)),
+        }
     }
 }
 

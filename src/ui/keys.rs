@@ -50,7 +50,7 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) -> KeyOut
     let mut confirmed = None;
     let quit = match state.input {
         Input::Filter => {
-            filter_key(state, key);
+            filter_key(state, key, snap);
             false
         }
         Input::Command(_) => command_key(state, key),
@@ -94,7 +94,7 @@ fn typed(key: KeyEvent) -> Option<char> {
 }
 
 /// The filter applies as it is typed, like k9s; Enter keeps it, Esc drops it.
-fn filter_key(state: &mut UiState, key: KeyEvent) {
+fn filter_key(state: &mut UiState, key: KeyEvent, snap: &Snapshot) {
     match key.code {
         KeyCode::Enter => state.input = Input::Normal,
         KeyCode::Esc => {
@@ -110,8 +110,14 @@ fn filter_key(state: &mut UiState, key: KeyEvent) {
             }
         }
     }
-    // Row positions mean something else under a new filter.
-    state.list_mut().selected = 0;
+    // Row positions mean something else under a new filter: the first match is selected,
+    // not the section heading shown above it for context.
+    let view = view(snap, state.panel);
+    let (rows, visible) = (view.rows(), Visible::of(view.rows(), &state.filter));
+    let first_match = (0..visible.len())
+        .find(|&p| visible.get(p).is_some_and(|i| rows.heading_of(i) != Some(i)))
+        .unwrap_or(0);
+    state.list_mut().selected = first_match;
 }
 
 /// `:name` Enter jumps to a panel; `:q` quits as in k9s and vim.

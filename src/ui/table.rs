@@ -55,6 +55,11 @@ pub trait Rows {
     fn text(&self, i: usize) -> String {
         self.cells(i, Theme::new(true)).plain()
     }
+    /// The heading row of the section row `i` is in, when the panel has sections: a
+    /// filter keeps it above the matching rows, so a match says which section it is from.
+    fn heading_of(&self, _i: usize) -> Option<usize> {
+        None
+    }
     /// What row `i` stands for, stable while its state and age change (the selection
     /// follows it when rows appear or move): the first column without the tree's
     /// indent, or a wide row's text.
@@ -93,7 +98,16 @@ impl Visible {
         if needle.is_empty() {
             return Visible::All(rows.len());
         }
-        Visible::Only((0..rows.len()).filter(|&i| rows.text(i).to_lowercase().contains(&needle)).collect())
+        let mut shown = Vec::new();
+        for i in (0..rows.len()).filter(|&i| rows.text(i).to_lowercase().contains(&needle)) {
+            // Rows come in order, so a section's heading is either the last one pushed
+            // or not pushed yet.
+            if let Some(h) = rows.heading_of(i).filter(|h| *h < i && shown.last() < Some(h)) {
+                shown.push(h);
+            }
+            shown.push(i);
+        }
+        Visible::Only(shown)
     }
 
     /// Number of rows shown.
@@ -247,6 +261,37 @@ mod tests {
         assert_eq!(Visible::of(&rows, ""), Visible::All(6));
         assert_eq!(Visible::of(&rows, "ODD"), Visible::Only(vec![1, 3, 5]));
         assert_eq!(Visible::of(&rows, "nothing"), Visible::Only(vec![]));
+    }
+
+    /// Tens as headings: row 20 heads 21..=29.
+    struct Sections;
+
+    impl Rows for Sections {
+        fn columns(&self, _: u16) -> Vec<Column> {
+            vec![Column::new("N", Constraint::Fill(1))]
+        }
+        fn len(&self) -> usize {
+            40
+        }
+        fn cells(&self, i: usize, _: Theme) -> RowCells {
+            let text = if i % 10 == 0 { format!("section {}", i / 10) } else { format!("row {i}") };
+            RowCells::Cols(vec![Line::raw(text)])
+        }
+        fn heading_of(&self, i: usize) -> Option<usize> {
+            Some(i / 10 * 10)
+        }
+    }
+
+    #[test]
+    fn a_filter_keeps_the_heading_of_each_matching_section_once() {
+        // "row 1" matches 1 and 11..=19; "section 3" only its heading.
+        assert_eq!(
+            Visible::of(&Sections, "row 1"),
+            Visible::Only([0, 1, 10].into_iter().chain(11..20).collect())
+        );
+        assert_eq!(Visible::of(&Sections, "section 3"), Visible::Only(vec![30]));
+        assert_eq!(Visible::of(&Sections, "row 35"), Visible::Only(vec![30, 35]));
+        assert_eq!(Visible::of(&Sections, "nothing"), Visible::Only(vec![]));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 # The local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok as
 # kubelets): `shardwatch local …`. Usage: cluster.sh start | stop | status | kubeconfig |
 # bin | fail-node NAME [--wait] | restore-node NAME [--wait] | kubectl ARGS... |
-# stop-apiserver | start-apiserver [--no-wait]. Options and environment: README, "The local world".
+# stop-apiserver | start-apiserver [--no-wait] | restart-controllers. Options and environment: README, "The local world".
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/shardwatch.sh"
 case "${1:-}" in
