@@ -234,26 +234,46 @@ pub struct ActionReport {
     pub result: std::result::Result<Outcome, String>,
 }
 
-/// The dashboard's command channel: performs each action received, one at a time, logs
-/// it and sends back its [`ActionReport`]. Ends when `actions` closes or nobody listens.
+/// The dashboard's command channel: performs each action received, in order, logs it and
+/// sends back its [`ActionReport`]. A reconcile with its source waits up to a minute for
+/// the source, so it runs beside the others instead of holding them up. Ends when
+/// `actions` closes (after the reconciles still waiting) or nobody listens.
 pub async fn serve(
     client: Client,
     flux_ns: String,
     mut actions: mpsc::Receiver<Action>,
     reports: mpsc::Sender<ActionReport>,
 ) {
-    while let Some(action) = actions.recv().await {
-        let what = action.describe(&flux_ns);
-        tracing::info!(action = %what, "performing action from the dashboard");
-        let result = perform(&client, &flux_ns, &action).await.map_err(|e| format!("{e:#}"));
-        match &result {
-            Ok(done) => tracing::info!(action = %what, done = %done, "action done"),
-            Err(e) => tracing::warn!(action = %what, error = %e, "action failed"),
-        }
-        if reports.send(ActionReport { action, result }).await.is_err() {
+    let mut waiting = tokio::task::JoinSet::new();
+    loop {
+        let report = tokio::select! {
+            Some(action) = actions.recv() => {
+                if matches!(&action, Action::Reconcile { key, with_source: true } if has_source(key)) {
+                    let (client, flux_ns) = (client.clone(), flux_ns.clone());
+                    waiting.spawn(async move { performed(&client, &flux_ns, action).await });
+                    continue;
+                }
+                performed(&client, &flux_ns, action).await
+            }
+            Some(Ok(report)) = waiting.join_next() => report,
+            else => return,
+        };
+        if reports.send(report).await.is_err() {
             return;
         }
     }
+}
+
+/// Performs `action`, logging it and how it went.
+async fn performed(client: &Client, flux_ns: &str, action: Action) -> ActionReport {
+    let what = action.describe(flux_ns);
+    tracing::info!(action = %what, "performing action from the dashboard");
+    let result = perform(client, flux_ns, &action).await.map_err(|e| format!("{e:#}"));
+    match &result {
+        Ok(done) => tracing::info!(action = %what, done = %done, "action done"),
+        Err(e) => tracing::warn!(action = %what, error = %e, "action failed"),
+    }
+    ActionReport { action, result }
 }
 
 /// The API server's own sentence for a refused request (not the whole Status value), and
