@@ -3,6 +3,8 @@
 //! is done and reported meanwhile, not held up behind it. The objects carry a shard key no
 //! controller selects, so the source is never handled and the wait lasts.
 
+#[path = "support/flux_stack.rs"]
+mod flux_stack;
 mod support;
 
 use std::time::Duration;
@@ -19,6 +21,8 @@ fn key(kind: FluxKind, ns: &str, name: &str) -> FluxKey {
 #[test]
 fn an_action_after_a_waiting_reconcile_is_not_held_up_by_it() {
     let Some(cluster) = support::cluster() else { return };
+    // The first test binary of a suite on a fresh cluster: nothing installed them yet.
+    flux_stack::install_flux_crds(&cluster);
     let ns = cluster.namespace("sw-actions");
     cluster.apply(&format!(
         r#"apiVersion: source.toolkit.fluxcd.io/v1
