@@ -116,7 +116,9 @@ pub async fn up_then_dashboard(up_opts: &UpOptions, dash: &DashboardOptions) -> 
 async fn progress_screen(terminal: &mut DefaultTerminal, opts: &UpOptions) -> Result<Option<up::Stood>> {
     let no_color = no_color();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut steps = Steps::to_channel(tx);
+    // `up --target current` asks on this screen; the keys below answer.
+    let (answer, answers) = mpsc::unbounded_channel();
+    let mut steps = Steps::to_screen(tx, answers);
     let start = std::time::Instant::now();
     let mut view = ProgressView::default();
     let mut keys = EventStream::new();
@@ -134,8 +136,16 @@ async fn progress_screen(terminal: &mut DefaultTerminal, opts: &UpOptions) -> Re
                 terminal.draw(|f| progress::draw(f, &view, start.elapsed(), tick, no_color))?;
             }
             key = keys.next() => if let Some(Ok(TermEvent::Key(k))) = key {
-                // Dropping the work stops it; child processes are killed with it.
-                if k.kind == KeyEventKind::Press && is_quit(&k) {
+                if k.kind != KeyEventKind::Press {
+                    continue;
+                }
+                if view.question.is_some() {
+                    // Only y applies; every other key (Ctrl-C too) refuses, and `up` ends
+                    // with nothing applied. The screen says so at the next tick.
+                    view.question = None;
+                    let _ = answer.send(is_yes(&k));
+                } else if is_quit(&k) {
+                    // Dropping the work stops it; child processes are killed with it.
                     return Ok(None);
                 }
             },
@@ -150,6 +160,8 @@ async fn progress_screen(terminal: &mut DefaultTerminal, opts: &UpOptions) -> Re
             terminal.draw(|f| progress::draw(f, &view, start.elapsed(), tick, no_color))?;
             Ok(Some(kubeconfig))
         }
+        // Refused on this screen: nothing to read here, the caller prints why.
+        Err(e) if e.downcast_ref::<up::NotConfirmed>().is_some() => Err(e),
         Err(e) => {
             view.failed = Some(format!("{e:#}"));
             terminal.draw(|f| progress::draw(f, &view, start.elapsed(), tick, no_color))?;
@@ -169,7 +181,14 @@ fn apply_progress(view: &mut ProgressView, at: Duration, p: Progress) {
         Progress::Step(s) => view.step(at, &s),
         Progress::Detail(d) => view.detail(&d),
         Progress::Status(s) => view.status(&s),
+        Progress::Question(q) => view.ask(&q),
     }
+}
+
+/// Whether a key answers yes to the progress screen's question.
+fn is_yes(k: &crossterm::event::KeyEvent) -> bool {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    matches!(k.code, KeyCode::Char('y' | 'Y')) && !k.modifiers.contains(KeyModifiers::CONTROL)
 }
 
 fn is_quit(k: &crossterm::event::KeyEvent) -> bool {

@@ -191,7 +191,8 @@ pub enum Command {
         #[arg(long)]
         no_kubeconfig_update: bool,
         /// --target current: apply without asking (otherwise the dry run's summary is shown
-        /// and y/N asked on the terminal, with --no-tui; exit 3 when it cannot be asked).
+        /// and y/N asked: on the progress screen, or on the terminal with --no-tui; exit 3 when
+        /// not confirmed or it cannot be asked).
         #[arg(long)]
         yes: bool,
     },
@@ -941,7 +942,7 @@ async fn dispatch(cli: &Cli) -> color_eyre::Result<i32> {
                 } else if *no_tui {
                     Confirm::AskOnTerminal
                 } else {
-                    Confirm::Refuse
+                    Confirm::AskOnScreen
                 },
             };
             if !*no_tui {

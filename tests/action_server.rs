@@ -21,7 +21,7 @@ fn key(kind: FluxKind, ns: &str, name: &str) -> FluxKey {
 #[test]
 fn an_action_after_a_waiting_reconcile_is_not_held_up_by_it() {
     let Some(cluster) = support::cluster() else { return };
-    // The first test binary of a suite on a fresh cluster: nothing installed them yet.
+    // The first cluster test binary to run: on a fresh cluster no Flux CRD is there yet.
     flux_stack::install_flux_crds(&cluster);
     let ns = cluster.namespace("sw-actions");
     cluster.apply(&format!(

@@ -223,8 +223,13 @@ pub async fn apply_one(client: &Client, object: &Value) -> Result<Outcome> {
 /// An object without the bookkeeping the API server rewrites on its own: right after
 /// a CRD appears, a no-op apply can still re-encode managedFields (and so bump the
 /// resourceVersion) once the CRD's schema is published, which is no change to the user.
+/// Nor is the status, which an apply never writes: a controller that updates it between
+/// the read and the apply (a Deployment's, Flux's) must not count as a change.
 fn content(o: &DynamicObject) -> Value {
     let mut v = serde_json::to_value(o).unwrap_or_default();
+    if let Some(object) = v.as_object_mut() {
+        object.remove("status");
+    }
     if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
         meta.remove("resourceVersion");

@@ -13,6 +13,7 @@
 //! which Flux itself syncs.
 
 pub mod apply;
+pub mod confirm;
 pub mod flux_runtime;
 pub mod flux_source;
 pub mod infra_layer;

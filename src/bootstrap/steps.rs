@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 /// One progress message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +14,8 @@ pub enum Progress {
     Detail(String),
     /// The current step's status, replacing the previous one (a build's progress).
     Status(String),
+    /// A yes/no question for the screen, answered through the channel [`Steps::to_screen`] was given.
+    Question(String),
 }
 
 /// Where progress goes.
@@ -27,6 +29,8 @@ pub struct Steps {
     start: Instant,
     n: usize,
     sink: Sink,
+    /// The screen's answers to [`Progress::Question`]s (None: nothing answers here).
+    answers: Option<UnboundedReceiver<bool>>,
     /// The last status printed on stderr, so only its changed lines are printed again.
     printed_status: std::cell::RefCell<Vec<String>>,
 }
@@ -34,12 +38,36 @@ pub struct Steps {
 impl Steps {
     /// Plain lines on stderr, so stdout stays clean for scripts.
     pub fn new() -> Self {
-        Steps { start: Instant::now(), n: 0, sink: Sink::Stderr, printed_status: Default::default() }
+        Steps {
+            start: Instant::now(),
+            n: 0,
+            sink: Sink::Stderr,
+            answers: None,
+            printed_status: Default::default(),
+        }
     }
 
     /// Messages to a receiver (the TUI's progress screen), stamped with elapsed time.
     pub fn to_channel(tx: UnboundedSender<(Duration, Progress)>) -> Self {
-        Steps { start: Instant::now(), n: 0, sink: Sink::Channel(tx), printed_status: Default::default() }
+        Steps {
+            start: Instant::now(),
+            n: 0,
+            sink: Sink::Channel(tx),
+            answers: None,
+            printed_status: Default::default(),
+        }
+    }
+
+    /// [`Steps::to_channel`] to a screen that answers questions through `answers`.
+    pub fn to_screen(tx: UnboundedSender<(Duration, Progress)>, answers: UnboundedReceiver<bool>) -> Self {
+        Steps { answers: Some(answers), ..Self::to_channel(tx) }
+    }
+
+    /// Asks the screen `question`; None when no screen answers (plain output, or the screen is gone).
+    pub async fn ask(&mut self, question: &str) -> Option<bool> {
+        self.answers.as_ref()?;
+        self.emit(Progress::Question(question.to_string()));
+        self.answers.as_mut()?.recv().await
     }
 
     /// Announces the next step.
@@ -66,7 +94,7 @@ impl Steps {
                 let secs = elapsed.as_secs_f32();
                 match p {
                     Progress::Step(s) => eprintln!("[{secs:>6.1}s] {}. {s}", self.n),
-                    Progress::Detail(d) => eprintln!("[{secs:>6.1}s]      {d}"),
+                    Progress::Detail(d) | Progress::Question(d) => eprintln!("[{secs:>6.1}s]      {d}"),
                     Progress::Status(d) => {
                         let mut printed = self.printed_status.borrow_mut();
                         let lines: Vec<String> = d.lines().map(str::to_string).collect();

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::infra_layer::{self, LayerShards, Source};
 pub use super::steps::Steps;
 use super::{Placement, ShardOptions, shard_install};
-use super::{apply, flux_runtime, flux_source, kind, layer_wait, up_lock, wait};
+use super::{apply, confirm, flux_runtime, flux_source, kind, layer_wait, up_lock, wait};
 use crate::cluster::{self, ConnectOptions};
 use crate::kind_config::KindConfig;
 use crate::kind_host;
@@ -19,6 +19,7 @@ use crate::local::kubelet::KubeletOptions;
 use crate::local::{self, user_kubeconfig};
 use crate::stood_up::{self, StoodUp};
 
+pub use super::confirm::{Confirm, NotConfirmed};
 pub use crate::stood_up::UpTarget;
 
 /// What `up` stood up: the cluster's kubeconfig (None: the current one) and the target it resolved.
@@ -70,29 +71,6 @@ pub struct UpOptions {
     /// `--target current`: how the forced server-side apply into someone's cluster is confirmed.
     pub confirm: Confirm,
 }
-
-/// How `up --target current` confirms its apply after showing the dry run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Confirm {
-    /// `--yes`: apply without asking.
-    Yes,
-    /// Ask y/N on the terminal (plain output); refuse when stdin is not one.
-    AskOnTerminal,
-    /// The terminal is the progress screen's: refuse, saying how to be asked.
-    Refuse,
-}
-
-/// `up --target current` was not confirmed; nothing was applied (exit code 3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotConfirmed(pub String);
-
-impl std::fmt::Display for NotConfirmed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for NotConfirmed {}
 
 /// Everything `down` needs to know.
 #[derive(Debug, Clone)]
@@ -239,8 +217,9 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
         user_context,
         shard_label: Some(opts.label_key.clone()),
     };
-    if let Err(e) = stood_up::record(&record) {
-        progress(&format!("could not record the target for `down` and `chaos` ({e}); pass --target to them"));
+    // A refused `up --target current` must not replace the record of a cluster `up` made.
+    if target != UpTarget::Current {
+        write_record(&record, &mut progress);
     }
     let target_cfg = match &kubeconfig {
         Some(path) => ConnectOptions { kubeconfig: Some(path.clone()), context: None },
@@ -286,19 +265,21 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
         .collect();
     steps.detail(&format!("{} objects, {} Deployments", sharded.len(), deployments.len()));
 
+    // Someone's cluster: show what the forced apply would do (the layer too) and ask first.
+    let mut early_layer = None;
     if target == UpTarget::Current {
-        // Someone's cluster: show what the forced apply would do and ask first.
+        let layer = layer_objects(opts, target, None, &shard_opts.shards, steps)?;
         steps.step("what the apply would do (server-side dry run, nothing written)");
-        let preview = apply::preview(&client, &sharded).await?;
-        for line in preview.preview_lines(15) {
+        let everything: Vec<Value> = sharded.iter().chain(&layer).cloned().collect();
+        let preview = apply::preview(&client, &everything).await?;
+        // Every object of a Flux install (about 50 sharded), so nothing is applied unseen.
+        for line in preview.preview_lines(80) {
             steps.detail(&line);
         }
-        let question = format!(
-            "Apply this to context {} at {} (a forced server-side apply: fields other managers own are \
-             taken over)?",
-            info.context, info.server
-        );
-        confirm_current(opts.confirm, &question, &preview).await?;
+        let question = confirm::question(&info.context, &info.server, &preview);
+        confirm::confirm_current(opts.confirm, &question, &preview, steps).await?;
+        write_record(&record, &mut |l| steps.detail(l));
+        early_layer = Some(layer);
     }
 
     steps.step("server-side apply (CRDs first)");
@@ -359,45 +340,10 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
     }
 
     steps.step("infrastructure layer (sources → controllers → configs)");
-    let layer_shards = LayerShards { shards: shard_opts.shards.clone(), key: opts.label_key.clone() };
-    let first_shard = &shard_opts.shards[0];
-    let online_from = |url: &str, branch: &str, git_path: &str, with_secret: bool| -> Result<Vec<Value>> {
-        let source = Source { url, branch, with_secret };
-        let mut layer = infra_layer::online(&opts.namespace, git_path)?;
-        layer.push(infra_layer::infra_source(&source, &opts.namespace, &opts.label_key, first_shard));
-        Ok(layer)
+    let infra = match early_layer {
+        Some(layer) => layer,
+        None => layer_objects(opts, target, served_url.as_deref(), &shard_opts.shards, steps)?,
     };
-    let mut infra = match (&opts.git_url, &served_url) {
-        (Some(url), _) => online_from(url, &opts.git_branch, &opts.git_path, opts.git_token_env.is_some())?,
-        // kind reaches the internet: the real cert-manager and postgres-operator charts.
-        (None, Some(url)) if target == UpTarget::Kind => {
-            steps.detail(&format!("the layer with cert-manager and postgres-operator from {url}"));
-            online_from(url, "main", "./manifests", false)?
-        }
-        (None, Some(url)) => {
-            steps.detail(&format!("offline layer (the project's stand-in chart) from {url}"));
-            let source = Source { url, branch: "main", with_secret: false };
-            let mut layer = infra_layer::offline(&opts.namespace, url)?;
-            layer.push(infra_layer::infra_source(&source, &opts.namespace, &opts.label_key, first_shard));
-            layer
-        }
-        (None, None) => {
-            steps.detail(
-                "no --git-url: the Kustomizations wait for their source (shown as such in the dashboard)",
-            );
-            infra_layer::online(&opts.namespace, &opts.git_path)?
-        }
-    };
-    layer_shards.apply_to(&mut infra);
-    if let (Some(var), Some(_)) = (&opts.git_token_env, &opts.git_url) {
-        let token =
-            std::env::var(var).wrap_err_with(|| format!("--git-token-env names {var}, which is not set"))?;
-        infra.push(json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": { "name": "shardwatch-infra-auth", "namespace": opts.namespace },
-            "stringData": { "username": "git", "password": token },
-        }));
-    }
     let layer_names: Vec<String> = infra
         .iter()
         .filter(|o| o["kind"] == "Kustomization")
@@ -429,32 +375,61 @@ pub async fn up(opts: &UpOptions, steps: &mut Steps) -> Result<Stood> {
     Ok(Stood { kubeconfig, target })
 }
 
-/// Asks `question` y/N on the terminal unless `--yes`; Err when not confirmed or it cannot be asked.
-async fn confirm_current(confirm: Confirm, question: &str, preview: &apply::Summary) -> Result<()> {
-    use std::io::IsTerminal;
-    let refuse = |why: &str| {
-        Err(NotConfirmed(format!("refusing `up --target current`: {why}; nothing was applied")).into())
+/// The infrastructure layer's objects: from `--git-url`, from the Git server `up` serves
+/// (`served_url`), or waiting for a source; spread over `shards`, with the token's Secret.
+fn layer_objects(
+    opts: &UpOptions,
+    target: UpTarget,
+    served_url: Option<&str>,
+    shards: &[String],
+    steps: &Steps,
+) -> Result<Vec<Value>> {
+    let layer_shards = LayerShards { shards: shards.to_vec(), key: opts.label_key.clone() };
+    let first_shard = &shards[0];
+    let online_from = |url: &str, branch: &str, git_path: &str, with_secret: bool| -> Result<Vec<Value>> {
+        let source = Source { url, branch, with_secret };
+        let mut layer = infra_layer::online(&opts.namespace, git_path)?;
+        layer.push(infra_layer::infra_source(&source, &opts.namespace, &opts.label_key, first_shard));
+        Ok(layer)
     };
-    match confirm {
-        Confirm::Yes => Ok(()),
-        Confirm::Refuse => refuse(
-            "it asks before applying to the current context; run it with --no-tui to be asked, or pass --yes",
-        ),
-        Confirm::AskOnTerminal if !std::io::stdin().is_terminal() => refuse(
-            "stdin is not a terminal, so it cannot be confirmed; pass --yes to confirm non-interactively",
-        ),
-        Confirm::AskOnTerminal if preview.nothing_changed() => Ok(()),
-        Confirm::AskOnTerminal => {
-            let question = question.to_string();
-            // Off the async task, so Ctrl-C still ends `up` while it waits for an answer.
-            let answer = tokio::task::spawn_blocking(move || {
-                eprint!("{question} y/N: ");
-                let mut line = String::new();
-                std::io::stdin().read_line(&mut line).map(|_| line)
-            })
-            .await??;
-            if matches!(answer.trim(), "y" | "Y" | "yes") { Ok(()) } else { refuse("not confirmed") }
+    let mut infra = match (&opts.git_url, served_url) {
+        (Some(url), _) => online_from(url, &opts.git_branch, &opts.git_path, opts.git_token_env.is_some())?,
+        // kind reaches the internet: the real cert-manager and postgres-operator charts.
+        (None, Some(url)) if target == UpTarget::Kind => {
+            steps.detail(&format!("the layer with cert-manager and postgres-operator from {url}"));
+            online_from(url, "main", "./manifests", false)?
         }
+        (None, Some(url)) => {
+            steps.detail(&format!("offline layer (the project's stand-in chart) from {url}"));
+            let source = Source { url, branch: "main", with_secret: false };
+            let mut layer = infra_layer::offline(&opts.namespace, url)?;
+            layer.push(infra_layer::infra_source(&source, &opts.namespace, &opts.label_key, first_shard));
+            layer
+        }
+        (None, None) => {
+            steps.detail(
+                "no --git-url: the Kustomizations wait for their source (shown as such in the dashboard)",
+            );
+            infra_layer::online(&opts.namespace, &opts.git_path)?
+        }
+    };
+    layer_shards.apply_to(&mut infra);
+    if let (Some(var), Some(_)) = (&opts.git_token_env, &opts.git_url) {
+        let token =
+            std::env::var(var).wrap_err_with(|| format!("--git-token-env names {var}, which is not set"))?;
+        infra.push(json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": { "name": "shardwatch-infra-auth", "namespace": opts.namespace },
+            "stringData": { "username": "git", "password": token },
+        }));
+    }
+    Ok(infra)
+}
+
+/// Records what `up` stands up, for `down` and `chaos` (a failure only costs the defaults).
+fn write_record(record: &StoodUp, progress: &mut dyn FnMut(&str)) {
+    if let Err(e) = stood_up::record(record) {
+        progress(&format!("could not record the target for `down` and `chaos` ({e}); pass --target to them"));
     }
 }
 
@@ -704,7 +679,7 @@ mod tests {
             flux_controllers: false,
             wait_for_layer: false,
             update_user_kubeconfig: false,
-            confirm: Confirm::Refuse,
+            confirm: Confirm::AskOnScreen,
         };
         let seed = shape(&opts(None, KEY), &dir).unwrap();
         assert_eq!((seed.file, seed.shards.len()), (None, 3), "the seed's own file");

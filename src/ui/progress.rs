@@ -39,6 +39,8 @@ pub struct ProgressView {
     pub failed: Option<String>,
     /// Set when everything finished.
     pub done: Option<Duration>,
+    /// A yes/no question waiting for its answer (`up --target current`'s confirmation).
+    pub question: Option<String>,
 }
 
 impl ProgressView {
@@ -71,6 +73,11 @@ impl ProgressView {
             }
             last.details.push(line.to_string());
         }
+    }
+
+    /// Shows `question` until it is answered.
+    pub fn ask(&mut self, question: &str) {
+        self.question = Some(question.to_string());
     }
 
     /// Everything finished at `at`.
@@ -113,8 +120,14 @@ pub fn render(buf: &mut Buffer, area: Rect, view: &ProgressView, now: Duration, 
             ),
             Span::styled(format!("  {:.1}s", took.as_secs_f32()), theme.dim()),
         ]));
-        // Finished steps keep their last line (the outcome); the running one shows more.
-        let shown = if running || i + 1 == view.steps.len() { 8 } else { 1 };
+        // Finished steps keep their last line (the outcome); the running one shows more, and
+        // all of what a question asks about (the newest lines win on a small screen).
+        let last = i + 1 == view.steps.len();
+        let shown = match (last, &view.question) {
+            (true, Some(_)) => usize::MAX,
+            _ if running || last => 8,
+            _ => 1,
+        };
         for d in s.details.iter().skip(s.details.len().saturating_sub(shown)) {
             lines.push(Line::styled(format!("      {d}"), theme.dim()));
         }
@@ -129,11 +142,30 @@ pub fn render(buf: &mut Buffer, area: Rect, view: &ProgressView, now: Duration, 
         lines.push(Line::raw(""));
         lines.push(Line::styled(format!(" failed: {err}"), theme.tone(Tone::Bad)));
     }
-    // Keep the newest lines in view when the list outgrows the screen.
-    let skip = lines.len().saturating_sub(inner.height.saturating_sub(1) as usize);
-    let mut shown: Vec<Line> = lines.into_iter().skip(skip).collect();
-    let hint = if view.failed.is_some() { " press any key to exit" } else { " q / Ctrl-C: stop waiting" };
-    shown.push(Line::styled(hint, theme.dim()));
+    if let Some(q) = &view.question {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(format!(" {q}"), theme.tone(Tone::Warn)));
+    }
+    let hint = match (&view.failed, &view.question) {
+        (Some(_), _) => " press any key to exit",
+        (None, Some(_)) => " y: apply · n / Esc / q: refuse (nothing is applied)",
+        (None, None) => " q / Ctrl-C: stop waiting",
+    };
+    let hint = Line::styled(hint, theme.dim());
+    // Keep the newest lines in view when the list outgrows the screen, counting the rows a
+    // wrapped line takes, so the question and the hint at the bottom are never cut off.
+    let rows = |l: &Line| l.width().max(1).div_ceil(usize::from(inner.width.max(1)));
+    let mut room = usize::from(inner.height).saturating_sub(rows(&hint));
+    let mut keep = 0;
+    for l in lines.iter().rev() {
+        if rows(l) > room {
+            break;
+        }
+        room -= rows(l);
+        keep += 1;
+    }
+    let mut shown: Vec<Line> = lines.split_off(lines.len() - keep);
+    shown.push(hint);
     Paragraph::new(shown).wrap(Wrap { trim: false }).render(inner, buf);
 }
 
@@ -181,6 +213,24 @@ mod tests {
         assert!(t.contains("✕ 2. waiting"), "{t}");
         assert!(t.contains("failed: timed out after 300s"), "{t}");
         assert!(t.contains("press any key to exit"), "{t}");
+    }
+
+    #[test]
+    fn a_question_shows_every_line_it_asks_about_and_how_to_answer() {
+        let mut v = ProgressView::default();
+        v.step(Duration::ZERO, "what the apply would do (server-side dry run, nothing written)");
+        for i in 0..12 {
+            v.detail(&format!("  create Deployment/flux-system/d{i}"));
+        }
+        v.ask("Apply this to context kwok-x at https://127.0.0.1:6443?");
+        let area = Rect::new(0, 0, 90, 24);
+        let mut buf = Buffer::empty(area);
+        render(&mut buf, area, &v, Duration::from_secs(2), 0, true);
+        let t = text(&buf);
+        assert!(t.contains("create Deployment/flux-system/d0"), "all the dry run's lines: {t}");
+        assert!(t.contains("Apply this to context kwok-x at https://127.0.0.1:6443?"), "{t}");
+        assert!(t.contains("y: apply · n / Esc / q: refuse (nothing is applied)"), "{t}");
+        assert!(!t.contains("stop waiting"), "{t}");
     }
 
     #[test]
