@@ -402,6 +402,9 @@ pub enum LocalCommand {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1")]
         addr: String,
+        /// Write this process's pid here first.
+        #[arg(long)]
+        pid_file: Option<PathBuf>,
     },
     /// Kill the process group named on stdin when stdin closes without "done" (what a
     /// build runs beside each `go`, so the group dies with a SIGKILLed `up`).
@@ -471,9 +474,12 @@ impl LocalCommand {
                 ControllersArg::Stop => ControllersAction::Stop,
                 ControllersArg::Dir => ControllersAction::Dir,
             }),
-            Self::GitServe { root, port, addr } => {
-                LocalAction::GitServe { root: root.clone(), port: *port, addr: addr.clone() }
-            }
+            Self::GitServe { root, port, addr, pid_file } => LocalAction::GitServe {
+                root: root.clone(),
+                port: *port,
+                addr: addr.clone(),
+                pid_file: pid_file.clone(),
+            },
             Self::NotificationStandIn { health_addr } => {
                 LocalAction::NotificationStandIn { health_addr: health_addr.clone() }
             }

@@ -53,7 +53,7 @@ pub enum LocalAction {
     /// The local kubelet running the Flux controllers.
     Controllers(ControllersAction),
     /// Be the Git server (what `git-server start` runs in the background).
-    GitServe { root: PathBuf, port: u16, addr: String },
+    GitServe { root: PathBuf, port: u16, addr: String, pid_file: Option<PathBuf> },
     /// Be notification-controller's stand-in (what the local kubelet runs as its pod).
     NotificationStandIn { health_addr: String },
     /// Watch a build's process group for a SIGKILLed `up` ([`super::group_reaper`]).
@@ -231,7 +231,12 @@ pub async fn run(action: LocalAction) -> Result<i32> {
                 }
             }
         }
-        LocalAction::GitServe { root, port, addr } => {
+        LocalAction::GitServe { root, port, addr, pid_file } => {
+            // Its starter writes it after the spawn, which a SIGKILL may not let it do.
+            if let Some(file) = &pid_file {
+                kubelet::write_pid_file(file, std::process::id())
+                    .wrap_err_with(|| format!("writing {}", file.display()))?;
+            }
             let listener = tokio::net::TcpListener::bind((addr.as_str(), port))
                 .await
                 .wrap_err_with(|| format!("listening on {addr}:{port}"))?;

@@ -18,6 +18,7 @@ use tokio::process::Command;
 
 use super::component_build::{self, ControlPlaneVersions, KWOK_STAGES};
 use super::git_server;
+use super::group_reaper::ReapedGroup;
 use super::kubelet::{self, alive};
 use super::node_failure::{self, MANAGED_ANNOTATION};
 use crate::cache::cache_dir;
@@ -235,10 +236,11 @@ pub async fn api_ready(client: &Client) -> bool {
     }
 }
 
-/// Running means: every component's process is alive and the API server answers /readyz.
+/// Running means: kwokctl finished creating it, every component's process is alive and
+/// the API server answers /readyz.
 pub async fn running(name: &str) -> bool {
     let kubeconfig = kubeconfig_path(name);
-    if !kubeconfig.is_file() {
+    if !kubeconfig.is_file() || !created_mark(name).is_file() {
         return false;
     }
     let pids = cluster_dir(name).join("pids");
@@ -287,7 +289,7 @@ pub async fn start(opts: &ClusterOptions, progress: &mut dyn FnMut(&str)) -> Res
     } else {
         if cluster_dir(&opts.name).exists() || !cluster_pids(&opts.name).is_empty() {
             progress(&format!(
-                "cluster {} is stale, half-running or configured differently: recreating it",
+                "cluster {} is stale, half-created, half-running or configured differently: recreating it",
                 opts.name
             ));
             delete(&opts.name, &bin, progress).await?;
@@ -338,7 +340,8 @@ async fn create(
         cluster_dir(&opts.name).display()
     ));
     let log = kwokctl_log(&opts.name)?;
-    let status = kwokctl(bin)
+    let mut command = kwokctl(bin);
+    command
         .arg("--name")
         .arg(&opts.name)
         .arg("--config")
@@ -360,10 +363,15 @@ async fn create(
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
-        .kill_on_drop(true)
-        .status()
-        .await
-        .wrap_err("running kwokctl")?;
+        // Its own group, killed with everything it runs (kubectl) if `up` is interrupted or
+        // SIGKILLed meanwhile: a kwokctl finishing the creation alone would race the rerun's
+        // recreation. The components it started so far (each in a session of its own) stay,
+        // as a created cluster's would; without the completion mark the rerun recreates them.
+        .process_group(0)
+        .kill_on_drop(true);
+    let (mut child, group) = ReapedGroup::spawn(&mut command, "running kwokctl")?;
+    let status = child.wait().await.wrap_err("running kwokctl")?;
+    group.ended();
     if !status.success() {
         let log = kwok_workdir().join(format!("{}.kwokctl.log", opts.name));
         let text = std::fs::read_to_string(&log).unwrap_or_default();
@@ -377,7 +385,15 @@ async fn create(
             cluster_dir(&opts.name).join("logs").display()
         );
     }
+    std::fs::write(created_mark(&opts.name), "")
+        .wrap_err_with(|| format!("marking cluster {} created", opts.name))?;
     Ok(())
+}
+
+/// Written once `kwokctl create` finished: a cluster without it was interrupted while being
+/// created (its processes may all run, yet kwokctl may not have loaded its CRDs).
+fn created_mark(name: &str) -> PathBuf {
+    cluster_dir(name).join("shardwatch-created")
 }
 
 /// Deletes cluster `name` and every process of it (its kubelet first: it would start the

@@ -14,7 +14,7 @@ use tokio::process::Command;
 
 use rustix::process::Signal;
 
-use super::kubelet::{alive, signal_process};
+use super::kubelet::{alive, signal_process, write_pid_file};
 use crate::cache::cache_dir;
 
 /// The repository's name on the server.
@@ -152,6 +152,10 @@ impl GitServer {
         }
         let log = std::fs::File::options().create(true).append(true).open(self.log_file())?;
         let exe = std::env::current_exe().wrap_err("finding shardwatch's own binary")?;
+        // Written before the spawn and by the server itself first thing: an `up` SIGKILLed
+        // right after the spawn leaves no server the next `up` cannot see (and start a
+        // second of); the address is only read while the pid file names a live server.
+        std::fs::write(self.addr_file(), &self.addr)?;
         let mut command = Command::new(exe);
         command
             .args(["local", SERVE_COMMAND, "--root"])
@@ -160,14 +164,15 @@ impl GitServer {
             .arg(self.port.to_string())
             .arg("--addr")
             .arg(&self.addr)
+            .arg("--pid-file")
+            .arg(self.pid_file())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
         super::kubelet::own_process_group(&mut command);
         let child = command.spawn().wrap_err("starting the Git server")?;
         let pid = child.id().unwrap_or_default();
-        std::fs::write(self.pid_file(), pid.to_string())?;
-        std::fs::write(self.addr_file(), &self.addr)?;
+        write_pid_file(&self.pid_file(), pid)?;
         let deadline = Instant::now() + Duration::from_secs(10);
         while !answers(&url).await {
             if self.running_pid().is_none() {

@@ -1,6 +1,6 @@
 //! Running `go` for the local world's builds: each run in a process group of its own,
 //! killed with everything it started when the run is dropped (an interrupted `up` leaves no
-//! compiler behind) or when `up` is SIGKILLed ([`super::group_reaper`]), its log lines
+//! compiler behind) or when `up` is SIGKILLed ([`ReapedGroup`]), its log lines
 //! passed on as they come; and `go mod download -json` read into the module folders and `go.mod` files it names.
 
 use std::path::{Path, PathBuf};
@@ -11,8 +11,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use super::group_reaper::Reaper;
-use super::kubelet::signal_group;
+use super::group_reaper::ReapedGroup;
 
 /// One module as `go mod download -json` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,43 +20,6 @@ pub struct Module {
     pub dir: PathBuf,
     /// Its `go.mod` in the download cache.
     pub go_mod: PathBuf,
-}
-
-/// Kills a run's whole process group when dropped before the run ended (Ctrl-C, an error),
-/// and has a [`Reaper`] kill it if this process is SIGKILLed meanwhile.
-struct GroupGuard {
-    group: Option<u32>,
-    reaper: Option<Reaper>,
-}
-
-impl GroupGuard {
-    /// Spawns `cmd` (which runs in a process group of its own) watched by a reaper started
-    /// first, so the group is covered from its first instant.
-    fn spawn(cmd: &mut Command, what: &'static str) -> Result<(tokio::process::Child, GroupGuard)> {
-        let mut reaper = Reaper::start();
-        let child = cmd.spawn().wrap_err(what)?;
-        let group = child.id();
-        if let (Some(r), Some(g)) = (&mut reaper, group) {
-            r.watch(g);
-        }
-        Ok((child, GroupGuard { group, reaper }))
-    }
-
-    /// The run ended by itself: nothing to kill.
-    fn ended(mut self) {
-        self.group = None;
-        if let Some(r) = self.reaper.take() {
-            r.release();
-        }
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pid) = self.group {
-            signal_group(pid, rustix::process::Signal::KILL);
-        }
-    }
 }
 
 /// Runs `go ARGS` in `dir` with `env` added, passing each stderr line to `progress`;
@@ -70,7 +32,7 @@ pub async fn go(
 ) -> Result<String> {
     let mut cmd = go_command(args, dir);
     cmd.envs(env.iter().copied());
-    let (mut child, guard) = GroupGuard::spawn(
+    let (mut child, guard) = ReapedGroup::spawn(
         &mut cmd,
         "running `go` (the local world builds from the Go module proxy; is Go on PATH?)",
     )?;
@@ -108,7 +70,7 @@ pub async fn download(specs: &[String], dir: &Path, progress: &mut dyn FnMut(&st
     args.extend(specs.iter().map(String::as_str));
     // go prints the JSON even when a module fails, with its Error field: read that first.
     let (child, guard) =
-        GroupGuard::spawn(&mut go_command(&args, dir), "running `go mod download` (is Go on PATH?)")?;
+        ReapedGroup::spawn(&mut go_command(&args, dir), "running `go mod download` (is Go on PATH?)")?;
     let out = child.wait_with_output().await?;
     guard.ended();
     for line in String::from_utf8_lossy(&out.stderr).lines() {

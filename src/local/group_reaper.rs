@@ -10,6 +10,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 
 use std::os::unix::process::CommandExt;
 
+use color_eyre::eyre::{Result, WrapErr};
+
 use super::kubelet::signal_group;
 
 /// The hidden `shardwatch local` subcommand the watcher runs.
@@ -63,6 +65,48 @@ impl Reaper {
         if let Some(stdin) = &mut self.stdin {
             let _ = writeln!(stdin, "{line}");
             let _ = stdin.flush();
+        }
+    }
+}
+
+/// A command run in a process group of its own that dies with this process: SIGKILLed as a
+/// group when dropped before the run ended (Ctrl-C drops `up`'s future, an error), and by a
+/// [`Reaper`] if this process is SIGKILLed meanwhile.
+pub struct ReapedGroup {
+    group: Option<u32>,
+    reaper: Option<Reaper>,
+}
+
+impl ReapedGroup {
+    /// Spawns `cmd`, which must run in a process group of its own (`process_group(0)`),
+    /// watched by a reaper started first, so the group is covered from its first instant;
+    /// `what` names the command in the error.
+    pub fn spawn(
+        cmd: &mut tokio::process::Command,
+        what: &'static str,
+    ) -> Result<(tokio::process::Child, Self)> {
+        let mut reaper = Reaper::start();
+        let child = cmd.spawn().wrap_err(what)?;
+        let group = child.id();
+        if let (Some(r), Some(g)) = (&mut reaper, group) {
+            r.watch(g);
+        }
+        Ok((child, ReapedGroup { group, reaper }))
+    }
+
+    /// The run ended by itself: nothing to kill.
+    pub fn ended(mut self) {
+        self.group = None;
+        if let Some(r) = self.reaper.take() {
+            r.release();
+        }
+    }
+}
+
+impl Drop for ReapedGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.group {
+            signal_group(pid, rustix::process::Signal::KILL);
         }
     }
 }

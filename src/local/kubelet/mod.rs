@@ -31,7 +31,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use container::{Container, Context, ControllerSpec, View};
 use control_plane::ControlPlane;
 pub use control_plane::alive;
-pub use process::{own_process_group, signal_group, signal_process};
+pub use process::{own_process_group, signal_group, signal_process, write_pid_file};
 
 /// The controllers of each set, in port order.
 pub const CONTROLLERS: [&str; 3] = ["source-controller", "kustomize-controller", "helm-controller"];
@@ -192,9 +192,14 @@ impl KubeletOptions {
     }
 }
 
+/// The kubelet's pid file in `run_dir`.
+fn pid_file(run_dir: &Path) -> PathBuf {
+    run_dir.join("kubelet.pid")
+}
+
 /// The pid of the running kubelet of `run_dir`, if one runs.
 pub fn running_pid(run_dir: &Path) -> Option<u32> {
-    let pid: u32 = std::fs::read_to_string(run_dir.join("kubelet.pid")).ok()?.trim().parse().ok()?;
+    let pid: u32 = std::fs::read_to_string(pid_file(run_dir)).ok()?.trim().parse().ok()?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let is_ours = cmdline.split(|b| *b == 0).any(|arg| arg == b"kubelet");
     (is_ours && control_plane::alive(pid)).then_some(pid)
@@ -228,8 +233,10 @@ pub async fn ensure_running(opts: &KubeletOptions) -> Result<bool> {
         .stderr(log);
     process::own_process_group(&mut cmd);
     let child = cmd.spawn().wrap_err("starting the local kubelet")?;
+    // The kubelet writes it too, first thing: an `up` SIGKILLed right after the spawn
+    // leaves no kubelet the next `up` cannot see (and start a second of).
     let pid = child.id().unwrap_or_default();
-    std::fs::write(opts.run_dir.join("kubelet.pid"), pid.to_string())?;
+    write_pid_file(&pid_file(&opts.run_dir), pid)?;
     Ok(true)
 }
 
@@ -334,6 +341,9 @@ fn say(line: &str) {
 /// The kubelet itself (`shardwatch kubelet`): a round a second until SIGTERM or SIGINT,
 /// then every controller is stopped (SIGTERM, so they release their Leases).
 pub async fn run(opts: &KubeletOptions) -> Result<()> {
+    // Its starter writes it after the spawn, which a SIGKILL may not let it do.
+    write_pid_file(&pid_file(&opts.run_dir), std::process::id())
+        .wrap_err("writing the kubelet's pid file")?;
     let client = client(&opts.kubeconfig).await?;
     let ctx = Context {
         client: client.clone(),

@@ -1,4 +1,5 @@
-//! Process plumbing: process groups, the parent-death signal, signals to a process group.
+//! Process plumbing: process groups, the parent-death signal, signals to a process group,
+//! pid files.
 //! All through safe APIs: std's `process_group`, util-linux's `setpriv` (the package that
 //! gives the kubelet `unshare`), rustix's signal calls.
 
@@ -20,6 +21,15 @@ pub fn dying_with_parent(program: &str) -> Command {
     cmd.args(["--pdeathsig", "KILL", program]);
     own_process_group(&mut cmd);
     cmd
+}
+
+/// Writes `pid` to `file` through a rename, so a reader never sees it empty or half
+/// written (the child and its starter both write it: see `ensure_running`).
+pub fn write_pid_file(file: &std::path::Path, pid: u32) -> std::io::Result<()> {
+    let mut partial = file.as_os_str().to_owned();
+    partial.push(format!(".{}.partial", std::process::id()));
+    std::fs::write(&partial, pid.to_string())?;
+    std::fs::rename(&partial, file)
 }
 
 /// Sends `signal` to the process group led by `pid` (nothing for pid 0).
