@@ -639,7 +639,7 @@ fn spawn_component(name: &str, component: &str) -> Result<Option<u32>> {
     use std::os::unix::process::CommandExt;
     command.process_group(0);
     let child = command.spawn().wrap_err_with(|| format!("starting {component}"))?;
-    std::fs::write(&pid_file, child.id().to_string())?;
+    kubelet::write_pid_file(&pid_file, child.id())?;
     Ok(Some(child.id()))
 }
 
